@@ -1,0 +1,1 @@
+//! Kamailio module ABI.

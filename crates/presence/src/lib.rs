@@ -1,0 +1,2 @@
+//! Pure translation between SIP/SIMPLE presence and XMPP presence: bytes in, values or bytes out.
+#![forbid(unsafe_code)]
