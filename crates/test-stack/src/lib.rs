@@ -1,0 +1,1 @@
+//! Real Kamailio + Prosody test stack.

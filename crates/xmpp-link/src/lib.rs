@@ -1,0 +1,1 @@
+//! XEP-0114 component link.
