@@ -1,2 +1,38 @@
 //! Pure translation between SIP/SIMPLE presence and XMPP presence: bytes in, values or bytes out.
 #![forbid(unsafe_code)]
+
+mod doc;
+mod error;
+mod jid;
+mod limits;
+mod pidf;
+mod publish;
+mod show;
+mod sip;
+mod sip_uri;
+mod stanza;
+mod stanza_error;
+mod subscription;
+mod winfo;
+pub mod xml;
+
+pub use error::TranslateError;
+pub use jid::split_jid;
+pub use limits::{Limits, MAX_STATUS_CHARS, cut_status};
+pub use pidf::{LangText, PidfPresence, parse_pidf};
+pub use publish::{render_pidf, resource_id};
+pub use show::{
+    ACTIVITY_TO_SHOW, NOTE_TO_SHOW, Show, show_from_activity, show_from_note, show_to_activity,
+};
+pub use sip::{NameAddr, SipMessage, StartLine, parse_name_addr};
+pub use sip_uri::{SipUri, parse_sip_uri, strip_angle_brackets};
+pub use stanza::{
+    PresenceType, XmppPresence, parse_xmpp_presence, pidf_to_stanza, presence_stanza,
+};
+pub use stanza_error::{ErrorType, XmppErrorCondition, error_presence, sip_status_to_xmpp_error};
+pub use subscription::{
+    EventPackage, NotifyAction, SubState, SubscriptionState, parse_event, parse_subscription_state,
+    presence_notify_action, winfo_notify_action,
+};
+pub use winfo::{Watcher, WatcherInfo, WatcherList, WatcherStatus, parse_watcherinfo};
+pub use xml::{escape_attr, escape_text};

@@ -1,0 +1,444 @@
+//! A small zero-copy reader of a raw SIP message: start line, the few headers the gateway
+//! needs, and the body. Header lookups never allocate.
+
+use crate::TranslateError;
+
+/// The first line of a SIP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartLine<'a> {
+    Request { method: &'a str, uri: &'a str },
+    Response { code: u16, reason: &'a str },
+}
+
+/// A SIP message borrowed from its raw bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipMessage<'a> {
+    pub start_line: StartLine<'a>,
+    pub body: &'a [u8],
+    /// The header lines, from after the start line up to (not including) the empty line.
+    headers: &'a str,
+}
+
+/// A From/To/Contact value: the URI and the `tag` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameAddr<'a> {
+    pub uri: &'a str,
+    pub tag: Option<&'a str>,
+}
+
+/// Compact header forms (RFC 3261 section 7.3.3 and the event RFCs) and their long names.
+const COMPACT_FORMS: [(u8, &str); 12] = [
+    (b'f', "From"),
+    (b't', "To"),
+    (b'i', "Call-ID"),
+    (b'm', "Contact"),
+    (b'l', "Content-Length"),
+    (b'c', "Content-Type"),
+    (b'o', "Event"),
+    (b'k', "Supported"),
+    (b'v', "Via"),
+    (b'e', "Content-Encoding"),
+    (b's', "Subject"),
+    (b'u', "Allow-Events"),
+];
+
+/// The long form of header name `name` (itself when it is not a compact form).
+fn long_name(name: &str) -> &str {
+    match name.as_bytes() {
+        [letter] => COMPACT_FORMS
+            .iter()
+            .find(|(compact, _)| *compact == letter.to_ascii_lowercase())
+            .map_or(name, |&(_, long)| long),
+        _ => name,
+    }
+}
+
+/// Where the head ends: (head length, body start), after leading keep-alive line ends.
+fn split_head(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut pos = 0;
+    while let Some(end) = buf[pos..].iter().position(|&b| b == b'\n').map(|i| pos + i) {
+        let line = &buf[pos..end];
+        if line.is_empty() || line == b"\r" {
+            return Some((pos, end + 1));
+        }
+        pos = end + 1;
+    }
+    None
+}
+
+fn is_version(s: &str) -> bool {
+    s.eq_ignore_ascii_case("SIP/2.0")
+}
+
+fn parse_start_line(line: &str) -> Result<StartLine<'_>, TranslateError> {
+    let malformed = || TranslateError::Malformed("invalid SIP start line".into());
+    let (first, rest) = line.split_once(' ').ok_or_else(malformed)?;
+    if is_version(first) {
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let code = code
+            .parse()
+            .ok()
+            .filter(|c| (100..=699).contains(c) && code.len() == 3)
+            .ok_or_else(malformed)?;
+        return Ok(StartLine::Response {
+            code,
+            reason: reason.trim(),
+        });
+    }
+    let (uri, version) = rest.split_once(' ').ok_or_else(malformed)?;
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+    if !token(first) || !token(uri) || !is_version(version) {
+        return Err(malformed());
+    }
+    Ok(StartLine::Request { method: first, uri })
+}
+
+impl<'a> SipMessage<'a> {
+    /// Parses the head (start line and headers, which must be UTF-8) and finds the body:
+    /// exactly Content-Length bytes when that header is present, else the rest of `buf`.
+    pub fn parse(buf: &'a [u8]) -> Result<Self, TranslateError> {
+        // Leading CRLFs are keep-alives (RFC 5626), not part of the message.
+        let skip = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        let buf = &buf[skip..];
+        let (head_len, body_start) = split_head(buf).ok_or_else(|| {
+            TranslateError::Malformed("SIP message has no empty line after its headers".into())
+        })?;
+        let head = std::str::from_utf8(&buf[..head_len]).map_err(|e| TranslateError::NotUtf8 {
+            valid_up_to: skip + e.valid_up_to(),
+        })?;
+        let (first, headers) = head.split_once('\n').unwrap_or((head, ""));
+        let mut message = SipMessage {
+            start_line: parse_start_line(first.trim_end_matches('\r'))?,
+            body: &buf[body_start..],
+            headers,
+        };
+        if let Some(value) = message.header("Content-Length") {
+            let length: usize = value.parse().map_err(|_| TranslateError::InvalidValue {
+                what: "Content-Length",
+                value: value.to_owned(),
+            })?;
+            message.body = message.body.get(..length).ok_or_else(|| {
+                TranslateError::Malformed(format!(
+                    "body has {} bytes, Content-Length says {length}",
+                    message.body.len()
+                ))
+            })?;
+        }
+        Ok(message)
+    }
+
+    /// The value of the first header called `name` (case-insensitive, compact forms match
+    /// their long names both ways), trimmed; a folded value is returned with its line breaks.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        let want = long_name(name);
+        let h = self.headers;
+        let line_end = |from: usize| h[from..].find('\n').map_or(h.len(), |i| from + i);
+        let mut pos = 0;
+        while pos < h.len() {
+            let end = line_end(pos);
+            let line = &h[pos..end];
+            if let Some((n, _)) = line.split_once(':')
+                && !line.starts_with([' ', '\t'])
+                && long_name(n.trim()).eq_ignore_ascii_case(want)
+            {
+                let mut value_end = end;
+                while value_end < h.len() && h[value_end + 1..].starts_with([' ', '\t']) {
+                    value_end = line_end(value_end + 1);
+                }
+                return Some(h[pos + n.len() + 1..value_end].trim());
+            }
+            pos = end + 1;
+        }
+        None
+    }
+
+    pub fn from(&self) -> Option<NameAddr<'a>> {
+        parse_name_addr(self.header("From")?)
+    }
+
+    pub fn to(&self) -> Option<NameAddr<'a>> {
+        parse_name_addr(self.header("To")?)
+    }
+
+    pub fn call_id(&self) -> Option<&'a str> {
+        self.header("Call-ID").filter(|v| !v.is_empty())
+    }
+
+    /// The URI of the first Contact (inside `<>` if present).
+    pub fn contact(&self) -> Option<&'a str> {
+        let value = self.header("Contact")?;
+        parse_name_addr(first_value(value)).map(|addr| addr.uri)
+    }
+
+    pub fn content_length(&self) -> Option<usize> {
+        self.header("Content-Length")?.parse().ok()
+    }
+}
+
+/// Byte offsets of `<` and the matching `>` outside quoted strings, if any.
+fn angle_brackets(value: &str) -> Option<Option<(usize, usize)>> {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, b) in value.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => {
+                let close = value[i..].find('>')?;
+                return Some(Some((i, i + close)));
+            }
+            _ => {}
+        }
+    }
+    (!quoted).then_some(None)
+}
+
+/// The first of comma-separated values (commas in quotes or `<>` do not count).
+fn first_value(value: &str) -> &str {
+    let (mut quoted, mut escaped, mut in_angle) = (false, false, false);
+    for (i, b) in value.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' if !in_angle => quoted = !quoted,
+            b'<' if !quoted => in_angle = true,
+            b'>' if !quoted => in_angle = false,
+            b',' if !quoted && !in_angle => return value[..i].trim(),
+            _ => {}
+        }
+    }
+    value.trim()
+}
+
+/// Parses `"Display" <sip:x@y>;tag=1`, `Display <sip:x@y>`, or `sip:x@y;tag=1` (parameters
+/// after an addr-spec belong to the header, as RFC 3261 section 20 says).
+pub fn parse_name_addr(value: &str) -> Option<NameAddr<'_>> {
+    let value = value.trim();
+    let (uri, params) = match angle_brackets(value)? {
+        Some((open, close)) => (&value[open + 1..close], &value[close + 1..]),
+        None => value.split_once(';').unwrap_or((value, "")),
+    };
+    let uri = uri.trim();
+    if uri.is_empty() {
+        return None;
+    }
+    let tag = params
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("tag"))
+        .map(|(_, tag)| tag.trim())
+        .filter(|tag| !tag.is_empty());
+    Some(NameAddr { uri, tag })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTIFY: &str = "NOTIFY sip:juliet*example.com@gw.example.org SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776\r\n\
+        From: \"Romeo <Montague>\" <sip:romeo@example.net>;tag=abc\r\n\
+        t: <sip:juliet*example.com@gw.example.org>;tag=xyz\r\n\
+        Call-ID: 12345@192.0.2.1\r\n\
+        CSeq: 2 NOTIFY\r\n\
+        Contact: <sip:romeo@192.0.2.1:5060;transport=udp>, <sip:other@x>\r\n\
+        Event: presence\r\n\
+        Subscription-State: active;\r\n expires=3600\r\n\
+        Content-Type: application/pidf+xml\r\n\
+        Content-Length: 5\r\n\
+        \r\n\
+        <a/>\nEXTRA";
+
+    #[test]
+    fn parses_a_notify() {
+        let msg = SipMessage::parse(NOTIFY.as_bytes()).unwrap();
+        assert_eq!(
+            msg.start_line,
+            StartLine::Request {
+                method: "NOTIFY",
+                uri: "sip:juliet*example.com@gw.example.org"
+            }
+        );
+        assert_eq!(msg.body, b"<a/>\n");
+        assert_eq!(
+            msg.from(),
+            Some(NameAddr {
+                uri: "sip:romeo@example.net",
+                tag: Some("abc")
+            })
+        );
+        assert_eq!(
+            msg.to(),
+            Some(NameAddr {
+                uri: "sip:juliet*example.com@gw.example.org",
+                tag: Some("xyz")
+            })
+        );
+        assert_eq!(msg.call_id(), Some("12345@192.0.2.1"));
+        assert_eq!(
+            msg.contact(),
+            Some("sip:romeo@192.0.2.1:5060;transport=udp")
+        );
+        assert_eq!(msg.content_length(), Some(5));
+        assert_eq!(msg.header("EVENT"), Some("presence"));
+        assert_eq!(msg.header("o"), Some("presence"));
+        assert_eq!(
+            msg.header("Subscription-State"),
+            Some("active;\r\n expires=3600")
+        );
+        assert_eq!(msg.header("Expires"), None);
+    }
+
+    #[test]
+    fn compact_forms_match_both_ways() {
+        let msg = SipMessage::parse(
+            b"SIP/2.0 200 OK\r\nf: <sip:a@b>;tag=1\r\nCONTENT-LENGTH: 0\r\nE: gzip\r\n\r\n",
+        )
+        .unwrap();
+        for (name, value) in [
+            ("From", Some("<sip:a@b>;tag=1")),
+            ("F", Some("<sip:a@b>;tag=1")),
+            ("l", Some("0")),
+            ("Content-Encoding", Some("gzip")),
+            ("e", Some("gzip")),
+            ("t", None),
+        ] {
+            assert_eq!(msg.header(name), value, "{name}");
+        }
+        for (compact, long) in COMPACT_FORMS {
+            assert_eq!(long_name(&char::from(compact).to_string()), long);
+            assert_eq!(
+                long_name(&char::from(compact).to_ascii_uppercase().to_string()),
+                long
+            );
+        }
+    }
+
+    #[test]
+    fn parses_responses() {
+        let msg = SipMessage::parse(b"SIP/2.0 503 Service Unavailable\r\n\r\n").unwrap();
+        assert_eq!(
+            msg.start_line,
+            StartLine::Response {
+                code: 503,
+                reason: "Service Unavailable"
+            }
+        );
+        let msg = SipMessage::parse(b"sip/2.0 200\n\n").unwrap();
+        assert_eq!(
+            msg.start_line,
+            StartLine::Response {
+                code: 200,
+                reason: ""
+            }
+        );
+    }
+
+    #[test]
+    fn bare_lf_and_no_content_length() {
+        let msg = SipMessage::parse(b"\r\n\r\nNOTIFY sip:a@b SIP/2.0\nCall-ID: x\n\nbody\r\nrest")
+            .unwrap();
+        assert_eq!(msg.call_id(), Some("x"));
+        assert_eq!(msg.body, b"body\r\nrest");
+        assert_eq!(msg.content_length(), None);
+    }
+
+    #[test]
+    fn errors() {
+        let cases: [(&[u8], TranslateError); 7] = [
+            (
+                b"NOTIFY sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nshort",
+                TranslateError::Malformed("body has 5 bytes, Content-Length says 10".into()),
+            ),
+            (
+                b"NOTIFY sip:a@b SIP/2.0\r\nContent-Length: x\r\n\r\n",
+                TranslateError::InvalidValue {
+                    what: "Content-Length",
+                    value: "x".into(),
+                },
+            ),
+            (
+                b"NOTIFY sip:a@b SIP/2.0\r\nFrom: \xff\r\n\r\n",
+                TranslateError::NotUtf8 { valid_up_to: 30 },
+            ),
+            (
+                b"NOTIFY sip:a@b SIP/2.0\r\n",
+                TranslateError::Malformed("SIP message has no empty line after its headers".into()),
+            ),
+            (
+                b"",
+                TranslateError::Malformed("SIP message has no empty line after its headers".into()),
+            ),
+            (
+                b"HELLO\r\n\r\n",
+                TranslateError::Malformed("invalid SIP start line".into()),
+            ),
+            (
+                b"SIP/2.0 99 Odd\r\n\r\n",
+                TranslateError::Malformed("invalid SIP start line".into()),
+            ),
+        ];
+        for (input, err) in cases {
+            assert_eq!(
+                SipMessage::parse(input),
+                Err(err),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for bad in [
+            "NOTIFY sip:a@b HTTP/1.1",
+            "NOTIFY  SIP/2.0",
+            "SIP/2.0 7000 x",
+            "SIP/2.0 +20 x",
+        ] {
+            assert!(
+                SipMessage::parse(format!("{bad}\r\n\r\n").as_bytes()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn name_addr_rows() {
+        let rows = [
+            ("<sip:a@b>", Some(("sip:a@b", None))),
+            (
+                "\"A, \\\"B\\\" <x>\" <sip:a@b>;tag=9",
+                Some(("sip:a@b", Some("9"))),
+            ),
+            (
+                "Bob <sips:bob@b:5061;transport=tls>;TAG = t1 ;x=y",
+                Some(("sips:bob@b:5061;transport=tls", Some("t1"))),
+            ),
+            ("sip:a@b;tag=1", Some(("sip:a@b", Some("1")))),
+            (" sip:a@b ", Some(("sip:a@b", None))),
+            ("sip:a@b;tag=", Some(("sip:a@b", None))),
+            ("*", Some(("*", None))),
+            ("<>", None),
+            ("", None),
+            ("<sip:a@b", None),
+            ("\"unterminated <sip:a@b>", None),
+        ];
+        for (value, expected) in rows {
+            let expected = expected.map(|(uri, tag)| NameAddr { uri, tag });
+            assert_eq!(parse_name_addr(value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn first_contact_value() {
+        assert_eq!(
+            first_value("<sip:a@b;x=\"1,2\">, <sip:c@d>"),
+            "<sip:a@b;x=\"1,2\">"
+        );
+        assert_eq!(
+            first_value("\"A, B\" <sip:a@b>, sip:c@d"),
+            "\"A, B\" <sip:a@b>"
+        );
+        assert_eq!(first_value("sip:a@b , sip:c@d"), "sip:a@b");
+    }
+}
