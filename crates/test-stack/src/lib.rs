@@ -1,1 +1,33 @@
-//! Real Kamailio + Prosody test stack.
+//! Real Kamailio + Prosody test stack, one private network namespace per test.
+//!
+//! ```no_run
+//! use kamailio_test_stack::{Stack, StackConfig};
+//! let stack = Stack::start(StackConfig::c_baseline()); // or StackConfig::rust()
+//! let alice = stack.sip_ua("sip:alice@sip.example");
+//! let bob = stack.xmpp_client("bob@xmpp.example/phone");
+//! stack.assert_no_crash();
+//! ```
+//! Prerequisite: `tests/stack/setup.sh` (as root) has installed the packages
+//! and built the crash-fixed C `xmpp.so`.
+
+pub mod config;
+pub mod kamailio;
+pub mod netns;
+pub mod process;
+pub mod prosody;
+pub mod sip_msg;
+pub mod sip_ua;
+pub mod stack;
+pub mod stanza;
+pub mod xml_framer;
+pub mod xmpp_client;
+
+pub use config::{
+    GATEWAY_URI, ModparamValue, SIP_DOMAIN, SIP_GW_DOMAIN, StackConfig, XMPP_DOMAIN,
+    XMPP_GW_DOMAIN, jid_for_sip, rust_pua_xmpp_module, sip_for_jid,
+};
+pub use sip_msg::SipMessage;
+pub use sip_ua::{Dialog, Publish, SipUa};
+pub use stack::Stack;
+pub use stanza::{Element, Stanza};
+pub use xmpp_client::XmppClient;
