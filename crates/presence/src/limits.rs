@@ -27,6 +27,12 @@ pub fn cut_status(s: &str) -> &str {
     }
 }
 
+/// A status or note text as carried: trimmed, then cut (and trimmed again, so reading it back
+/// gives the same text).
+pub(crate) fn clean_status(s: &str) -> &str {
+    cut_status(s.trim()).trim_end()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +55,12 @@ mod tests {
         let cut = cut_status(&long);
         assert_eq!(cut.chars().count(), MAX_STATUS_CHARS);
         assert_eq!(cut.len(), 2 * MAX_STATUS_CHARS);
+    }
+
+    #[test]
+    fn clean_status_never_ends_in_space() {
+        let text = format!("  {} tail", "x".repeat(MAX_STATUS_CHARS - 1));
+        assert_eq!(clean_status(&text), "x".repeat(MAX_STATUS_CHARS - 1));
+        assert_eq!(clean_status(" a b "), "a b");
     }
 }

@@ -5,7 +5,7 @@ use roxmltree::Node;
 
 use crate::doc::{children_named, effective_lang, element_text, local, with_root};
 use crate::show::{Show, show_from_activity, show_from_note};
-use crate::{Limits, TranslateError, cut_status};
+use crate::{Limits, TranslateError, limits::clean_status};
 
 /// A text with its `xml:lang`, if known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ fn notes_of(node: Node<'_, '_>) -> Vec<LangText> {
     children_named(node, "note")
         .filter_map(|note| {
             let text = element_text(note);
-            let text = cut_status(text.trim());
+            let text = clean_status(&text);
             (!text.is_empty()).then(|| LangText {
                 text: text.to_owned(),
                 lang: effective_lang(note).map(str::to_owned),
@@ -92,10 +92,15 @@ fn activities_show(root: Node<'_, '_>) -> Option<Option<Show>> {
             _ => 2,
         };
         if by_scope[scope].is_none() {
-            by_scope[scope] = activities
-                .children()
-                .filter(|n| n.is_element())
-                .find_map(|activity| show_from_activity(local(activity)));
+            by_scope[scope] =
+                activities
+                    .children()
+                    .filter(|n| n.is_element())
+                    .find_map(|activity| match local(activity) {
+                        // Pre-RFC RPID (eyeBeam, X-Lite): <es:activity>away</es:activity>.
+                        "activity" => show_from_activity(element_text(activity).trim()),
+                        name => show_from_activity(name),
+                    });
         }
     }
     any.then(|| by_scope.into_iter().flatten().next())
@@ -184,7 +189,7 @@ mod tests {
 
     #[test]
     fn show_from_activities_in_person_then_tuple() {
-        let rows: [(String, Option<Show>); 9] = [
+        let rows: [(String, Option<Show>); 10] = [
             (person(&activities(&["away"])), Some(Show::Away)),
             (person(&activities(&["on-the-phone"])), Some(Show::Dnd)),
             (person(&activities(&["sleeping"])), Some(Show::Xa)),
@@ -214,6 +219,13 @@ mod tests {
             (
                 tuple("open", "<note>away</note>") + &person(&activities(&["unknown"])),
                 None,
+            ),
+            // Pre-RFC RPID names the activity in text.
+            (
+                "<tuple id='t'><status><basic>open</basic><es:activities xmlns:es='urn:x'>\
+                 <es:activity>Away</es:activity></es:activities></status></tuple>"
+                    .to_owned(),
+                Some(Show::Away),
             ),
             // No activities at all: the note heuristics apply.
             (tuple("open", "<note>Busy (DND)</note>"), Some(Show::Dnd)),

@@ -67,11 +67,11 @@ pub fn show_to_activity(show: Option<Show>) -> Option<&'static str> {
     }
 }
 
-/// The show for RPID activity element `local_name`.
-pub fn show_from_activity(local_name: &str) -> Option<Show> {
+/// The show for RPID activity `name` (ASCII case-insensitive).
+pub fn show_from_activity(name: &str) -> Option<Show> {
     ACTIVITY_TO_SHOW
         .iter()
-        .find(|(name, _)| *name == local_name)
+        .find(|(activity, _)| name.eq_ignore_ascii_case(activity))
         .map(|&(_, show)| show)
 }
 
@@ -114,7 +114,7 @@ mod tests {
             ("unknown", None),
             ("appointment", None),
             ("steering", None),
-            ("Away", None),
+            ("Away", Some(Show::Away)),
         ];
         for (activity, show) in rows {
             assert_eq!(show_from_activity(activity), show, "{activity}");

@@ -5,7 +5,7 @@ use roxmltree::Node;
 
 use crate::doc::{effective_lang, element_text, local, with_root};
 use crate::xml::{push_attr, push_text_element};
-use crate::{LangText, Limits, PidfPresence, Show, TranslateError, cut_status};
+use crate::{LangText, Limits, PidfPresence, Show, TranslateError, limits::clean_status};
 
 /// The presence `type` attribute (RFC 6121); `Available` is the stanza without one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ fn read_presence(root: Node<'_, '_>) -> Result<XmppPresence, TranslateError> {
             }
             "status" => {
                 let text = element_text(child);
-                let text = cut_status(text.trim());
+                let text = clean_status(&text);
                 if !text.is_empty() {
                     presence.statuses.push(LangText {
                         text: text.to_owned(),

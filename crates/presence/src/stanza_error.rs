@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::cut_status;
+use crate::limits::clean_status;
 use crate::xml::{escape_text, push_attr};
 
 /// RFC 6120 section 8.3.2 error types.
@@ -78,7 +78,7 @@ const STANZAS_NS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// "SIP <code> <reason>" when the reason phrase is known.
 pub fn error_presence(from: &str, to: &str, code: u16, reason: Option<&str>) -> String {
     let error = sip_status_to_xmpp_error(code);
-    let reason = reason.map(|r| cut_status(r.trim()));
+    let reason = reason.map(clean_status);
     let mut out = String::with_capacity(256 + from.len() + to.len() + reason.map_or(0, str::len));
     out.push_str("<presence");
     push_attr(&mut out, "from", from);
