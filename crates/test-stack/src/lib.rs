@@ -13,6 +13,7 @@
 pub mod config;
 pub mod kamailio;
 pub mod netns;
+pub mod pidf;
 pub mod process;
 pub mod prosody;
 pub mod sip_msg;

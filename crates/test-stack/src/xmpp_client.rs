@@ -228,6 +228,29 @@ impl XmppClient {
             .unwrap_or_default())
     }
 
+    /// Polls the roster until `jid`'s subscription is `subscription`.
+    pub fn wait_roster_subscription(
+        &self,
+        timeout: Duration,
+        jid: &str,
+        subscription: &str,
+    ) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let roster = self.roster()?;
+            if roster.iter().any(|(j, s, _)| j == jid && s == subscription) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("roster never had {jid} with subscription {subscription}: {roster:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Adds a roster item (before subscribing, as clients do).
     pub fn roster_add(&self, jid: &str) -> io::Result<()> {
         self.iq(

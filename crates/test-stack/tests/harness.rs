@@ -1,4 +1,4 @@
-//! The harness itself: a stack starts, answers, logs in a user, and tears down cleanly.
+//! The harness itself: stacks start, answer, isolate from each other, and leave no process behind.
 
 use kamailio_test_stack::{Stack, StackConfig};
 
@@ -21,5 +21,49 @@ fn stack_starts_and_xmpp_login_works() {
         )
         .unwrap();
     assert_eq!(r.status(), Some(200));
+    bob.close();
     stack.assert_no_crash();
+}
+
+/// Two stacks at once in one process, each on the fixed ports of its own namespace.
+#[test]
+fn parallel_stacks_are_isolated() {
+    let ids: Vec<u64> = (0..2)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let stack = Stack::start(StackConfig::c_baseline());
+                let c = stack.xmpp_client("dave@xmpp.example/x");
+                assert_eq!(c.bare_jid(), "dave@xmpp.example");
+                stack.assert_no_crash();
+                stack.netns_id()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+}
+
+/// A panicking test still kills Kamailio's whole process group and Prosody.
+#[test]
+fn processes_are_killed_when_a_test_panics() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let res = std::thread::spawn(move || {
+        let stack = Stack::start(StackConfig::c_baseline());
+        tx.send((stack.kamailio_pid(), stack.dir().to_path_buf()))
+            .unwrap();
+        panic!("deliberate failure (the log tails printed above are expected)");
+    })
+    .join();
+    assert!(res.is_err());
+    let (pid, dir) = rx.recv().unwrap();
+    // SAFETY: signal 0 only probes; the group id is Kamailio's main pid.
+    let alive = unsafe { libc::kill(-pid, 0) } == 0;
+    assert!(!alive, "Kamailio's process group {pid} survived");
+    assert!(
+        dir.join("kamailio.log").is_file(),
+        "logs are kept on failure"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

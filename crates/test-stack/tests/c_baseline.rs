@@ -1,0 +1,149 @@
+//! End-to-end scenarios against Debian's C pua_xmpp.so and the crash-fixed C xmpp.so: the baseline.
+//!
+//! These record what the C module really does (KAMAILIO.md item 7,
+//! GATEWAY.md's "C 5.6.3" columns); the same flows against our Rust module
+//! use `StackConfig::rust()` instead of `StackConfig::c_baseline()`.
+
+use kamailio_test_stack::{SipMessage, Stack, StackConfig, jid_for_sip, pidf, sip_for_jid};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+const ALICE: &str = "sip:alice@sip.example";
+const BOB: &str = "bob@xmpp.example";
+
+fn pidf_of(n: &SipMessage) -> Option<pidf::Pidf> {
+    (n.header("Content-Type") == Some("application/pidf+xml"))
+        .then(|| pidf::parse(&n.body_str()).ok())
+        .flatten()
+}
+
+fn is_open(n: &SipMessage) -> bool {
+    pidf_of(n).is_some_and(|p| p.basics == ["open"])
+}
+
+/// (a) XMPP bob subscribes to SIP alice; alice publishes; bob sees her presence.
+#[test]
+fn xmpp_user_sees_sip_publish() {
+    let stack = Stack::start(StackConfig::c_baseline());
+    let alice_jid = jid_for_sip(ALICE); // alice*sip.example@sip-gw.xmpp.example
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    bob.roster_add(&alice_jid).unwrap();
+    bob.available(None, None).unwrap();
+    bob.subscribe(&alice_jid).unwrap();
+
+    // Prosody -> component -> pres_Xmpp2Sip -> pua SUBSCRIBE sip:alice@sip.example
+    // (From sip:bob*xmpp.example@xmpp-gw.sip.example). Its 2xx makes the C module
+    // send <presence type='subscribed'/> (Sipreply2Xmpp); Prosody turns that
+    // into roster state rather than forwarding it to bob.
+    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+
+    // Nothing published yet: the presence server's first NOTIFY has no body
+    // (Subscription-State active), which C translates to unavailable.
+    let first = bob
+        .expect_presence(T, &alice_jid, Some("unavailable"))
+        .unwrap();
+    assert!(
+        first.matches_xml_ignoring(
+            &format!("<presence type='unavailable' from='{alice_jid}' to='{BOB}'/>"),
+            &["xml:lang"]
+        ),
+        "{first:?}"
+    );
+
+    let alice = stack.sip_ua(ALICE);
+    let doc = pidf::simple(ALICE, "open", Some("at my desk"));
+    let r = alice.publish(3600, Some(&doc), None).unwrap();
+    assert_eq!(r.status(), Some(200), "{r:?}");
+    assert!(r.header("SIP-ETag").is_some(), "{r:?}");
+
+    // C: available (no type), the PIDF note copied into <status>, no <show>,
+    // no <priority>; addressed to the bare JID. C writes it indented (libxml2
+    // formatting), hence the comparison as XML.
+    let p = bob.expect_presence(T, &alice_jid, None).unwrap();
+    assert!(
+        p.matches_xml_ignoring(
+            &format!(
+                "<presence from='{alice_jid}' to='{BOB}'><status>at my desk</status></presence>"
+            ),
+            &["xml:lang"]
+        ),
+        "{p:?}"
+    );
+    stack.assert_no_crash();
+    // Noise, not failure: C logs "'From' header not parsed" on every NOTIFY.
+    assert!(stack.kamailio_log().contains("'From' header not parsed"));
+}
+
+/// (b) SIP alice subscribes to XMPP bob; bob is asked, approves, goes online;
+/// alice gets an open NOTIFY.
+#[test]
+fn sip_user_sees_xmpp_presence() {
+    let stack = Stack::start(StackConfig::c_baseline());
+    let alice_jid = jid_for_sip(ALICE);
+    let bob_sip = sip_for_jid(BOB); // sip:bob*xmpp.example@xmpp-gw.sip.example
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    bob.available(None, None).unwrap();
+
+    let alice = stack.sip_ua(ALICE);
+    let (r, mut dlg) = alice.subscribe(&bob_sip, "presence", 600).unwrap();
+    assert_eq!(r.status(), Some(200), "{r:?}");
+
+    // The presence server answers alice at once: active, no body (bob has
+    // published nothing yet).
+    let n0 = alice
+        .expect_notify(T, |n| n.call_id() == Some(dlg.call_id.as_str()))
+        .unwrap();
+    assert!(
+        n0.header("Subscription-State")
+            .is_some_and(|s| s.starts_with("active")),
+        "{n0:?}"
+    );
+    assert!(n0.body.is_empty(), "{n0:?}");
+
+    // pua_xmpp_req_winfo -> pua SUBSCRIBE presence.winfo for bob's alias ->
+    // winfo NOTIFY to the gateway -> pua_xmpp_notify -> subscribe to bob.
+    let sub = bob
+        .expect_presence(T, &alice_jid, Some("subscribe"))
+        .unwrap();
+    assert!(
+        sub.matches_xml_ignoring(
+            &format!("<presence type='subscribe' from='{alice_jid}' to='{BOB}'/>"),
+            &["xml:lang"]
+        ),
+        "{sub:?}"
+    );
+
+    bob.subscribed(&alice_jid).unwrap();
+    bob.available(None, Some("on xmpp")).unwrap();
+
+    // Prosody sends bob's current presence on approval, then the new one:
+    // each becomes a PUBLISH for bob's alias and a NOTIFY to alice. The
+    // tuple id pua writes is a pointer value ("0x7ff...").
+    let n1 = alice.expect_notify(T, is_open).unwrap();
+    let n2 = alice.expect_notify(T, is_open).unwrap();
+    for n in [&n1, &n2] {
+        let p = pidf_of(n).unwrap();
+        assert_eq!(
+            p.entity,
+            format!("pres:{}", &bob_sip["sip:".len()..]),
+            "{n:?}"
+        );
+        // C drops the status text: no note, or an empty <note/> when the
+        // stanza had a <status>.
+        assert!(p.notes.iter().all(String::is_empty), "{n:?}");
+        assert_eq!(n.call_id(), Some(dlg.call_id.as_str()));
+    }
+    assert!(n1.cseq().unwrap().0 < n2.cseq().unwrap().0);
+
+    // In-dialog unsubscribe: 200 and a terminated NOTIFY.
+    let r = alice.resubscribe(&mut dlg, 0).unwrap();
+    assert_eq!(r.status(), Some(200), "{r:?}");
+    let end = alice
+        .expect_notify(T, |n| {
+            n.header("Subscription-State")
+                .is_some_and(|s| s.starts_with("terminated"))
+        })
+        .unwrap();
+    assert_eq!(end.call_id(), Some(dlg.call_id.as_str()));
+    stack.assert_no_crash();
+}
