@@ -306,6 +306,12 @@ impl Framer {
             self.item_start = at + 1;
             return Ok(Some(FramerEvent::StreamOpened(header)));
         }
+        // The new element's level in its stanza: the stream root is open, the stanza is 1.
+        if self.depth > self.limits.max_depth {
+            return Err(FramerError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
         let self_closing = tag[tag.len() - 2] == b'/';
         let top = self.depth == 1;
         if top {
@@ -316,11 +322,6 @@ impl Framer {
             return if top { self.emit(at) } else { Ok(None) };
         }
         self.depth += 1;
-        if self.depth - 1 > self.limits.max_depth {
-            return Err(FramerError::TooDeep {
-                limit: self.limits.max_depth,
-            });
-        }
         Ok(None)
     }
 

@@ -5,7 +5,15 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod backoff;
+pub mod close_reason;
+pub mod component;
 mod escape;
 pub mod framer;
 pub mod gwmap;
+pub mod handshake;
+mod outbox;
 mod sip_uri;
+pub mod stats;
+
+pub use outbox::QueueLimits;
