@@ -65,11 +65,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
     say "packages already installed: ${PKGS[*]}"
 fi
-# Debian's prosody package starts a system instance; the tests run their own.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prosody 2>/dev/null; then
-    say "stopping the system prosody service (tests start their own)"
-    systemctl stop prosody || true
-fi
 inst_ver="$(dpkg-query -W -f='${Version}' kamailio)"
 case "$inst_ver" in
     "$KVER"-*) ;;

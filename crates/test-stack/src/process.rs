@@ -56,14 +56,13 @@ impl Proc {
         self.child.lock().unwrap().try_wait().ok().flatten()
     }
 
-    /// Fails when the process has already exited (with its log's tail).
+    /// Fails when the process has already exited.
     pub fn check_alive(&self) -> io::Result<()> {
         match self.exited() {
             None => Ok(()),
             Some(st) => Err(io::Error::other(format!(
-                "{} exited early ({st}); last log lines:\n{}",
-                self.name,
-                tail(&self.log(), 60)
+                "{} exited early ({st})",
+                self.name
             ))),
         }
     }

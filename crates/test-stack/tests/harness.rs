@@ -1,6 +1,6 @@
 //! The harness itself: stacks start, answer, isolate from each other, and leave no process behind.
 
-use kamailio_test_stack::{Stack, StackConfig};
+use kamailio_test_stack::{ModparamValue, Stack, StackConfig};
 
 #[test]
 fn stack_starts_and_xmpp_login_works() {
@@ -66,4 +66,46 @@ fn processes_are_killed_when_a_test_panics() {
         "logs are kept on failure"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Debian's stock xmpp.so dies on Prosody's stream header (KAMAILIO.md item
+/// 1), which takes Kamailio down; start-up must report that, not hang.
+#[test]
+fn stock_debian_xmpp_module_crash_is_reported() {
+    let cfg = StackConfig {
+        xmpp_module: kamailio_test_stack::config::debian_module_dir().join("xmpp.so"),
+        ..StackConfig::c_baseline()
+    };
+    let err = match Stack::try_start(cfg) {
+        Ok(_) => panic!("the stock xmpp.so unexpectedly survived"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("exited by a signal 11"), "{err}");
+    remove_kept_dir(&err);
+}
+
+/// A config Kamailio refuses fails start-up with Kamailio's own complaint.
+#[test]
+fn kamailio_config_errors_are_reported() {
+    let cfg = StackConfig {
+        mem_manager: Some("tlsf".into()),
+        ..StackConfig::c_baseline()
+    }
+    .pua_xmpp_param("no_such_param", ModparamValue::Int(1));
+    let err = match Stack::try_start(cfg) {
+        Ok(_) => panic!("Kamailio accepted an unknown modparam"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("no_such_param"), "{err}");
+    remove_kept_dir(&err);
+}
+
+fn remove_kept_dir(err: &str) {
+    if let Some(dir) = err
+        .rsplit("(files kept in ")
+        .next()
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
