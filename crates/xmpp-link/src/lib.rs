@@ -17,3 +17,5 @@ mod sip_uri;
 pub mod stats;
 
 pub use outbox::QueueLimits;
+pub mod frame;
+pub mod stanza;
