@@ -46,7 +46,10 @@ fn external_entity_and_any_doctype_are_refused() {
 #[test]
 fn truncated_and_malformed_name_the_parser_error() {
     let cases: [(&[u8], &str); 6] = [
-        (&data("bad_truncated.xml"), "the root node was opened but never closed"),
+        (
+            &data("bad_truncated.xml"),
+            "the root node was opened but never closed",
+        ),
         (b"", "the document does not have a root node"),
         (b"<presence>", "the root node was opened but never closed"),
         (
