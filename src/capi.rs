@@ -156,7 +156,7 @@ unsafe fn give(s: &str, out: *mut *mut c_char, out_len: *mut c_int) -> c_int {
 }
 
 fn limits() -> Limits {
-    crate::gateway::get().map_or_else(Limits::default, |gw| gw.limits.clone())
+    crate::gateway::get().map_or_else(Limits::default, |gw| gw.limits)
 }
 
 fn input_error(what: &str, e: impl std::fmt::Display) -> c_int {

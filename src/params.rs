@@ -86,8 +86,10 @@ fn int_value(kind: c_uint, val: *mut c_void) -> Option<i64> {
 
 macro_rules! setter {
     ($name:ident, $param:literal, |$kind:ident, $val:ident| $parse:expr, |$cfg:ident, $v:ident| $apply:expr) => {
-        /// Parameter setter called by the core (`PARAM_USE_FUNC`).
-        pub unsafe extern "C" fn $name($kind: c_uint, $val: *mut c_void) -> c_int {
+        /// Parameter setter called by the core (`PARAM_USE_FUNC`) with its arguments.
+        pub(crate) unsafe extern "C" fn $name($kind: c_uint, $val: *mut c_void) -> c_int {
+            // Parameters are set before mod_init: make sure their errors reach the log.
+            kamailio_module::log::init(crate::module::MODULE_NAME);
             guard(concat!("modparam ", $param), -1, || match $parse {
                 Some($v) => {
                     with_params(|$cfg| $apply);

@@ -40,6 +40,8 @@ fn main() {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo:rustc-check-cfg=cfg(kamailio_pv_ri_long)");
+    // Tests provide fake core symbols from the test executable itself.
+    println!("cargo:rustc-link-arg-tests=-rdynamic");
 
     let (version, flags, source) = host_strings();
     let number = version_number(&version).unwrap_or_else(|| {

@@ -55,7 +55,7 @@ impl log::Log for HostLogger {
             .module_path()
             .and_then(|p| p.rsplit("::").next())
             .unwrap_or("?");
-        let file = record.file().map_or("?", basename);
+        let file = record.file().unwrap_or("?");
         write(
             host_level(record.level()),
             file,
@@ -66,10 +66,6 @@ impl log::Log for HostLogger {
     }
 
     fn flush(&self) {}
-}
-
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// Writes one line at Kamailio level `level` (e.g. [`L_CRIT`] for panics) if the module's debug

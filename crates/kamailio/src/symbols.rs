@@ -52,7 +52,6 @@ symbol_table! {
     /// `core/mod_fix.h`).
     CoreSymbols {
         find_export: unsafe extern "C" fn(*const c_char, c_int, c_int) -> Option<CmdFunction>,
-        find_module_by_name: unsafe extern "C" fn(*const c_char) -> *mut SrModule,
         get_loaded_modules: unsafe extern "C" fn() -> *mut SrModule,
         pv_cache_get: unsafe extern "C" fn(*mut Str) -> *mut PvSpecRaw,
         pv_get_spec_value: unsafe extern "C" fn(*mut SipMsgRaw, *mut PvSpecRaw, *mut PvValue) -> c_int,
