@@ -54,7 +54,7 @@ impl ModparamValue {
 
 /// Everything that varies between stacks. `Default` is the C baseline:
 /// Debian's Kamailio with its C `pua_xmpp.so` and the crash-fixed C
-/// `xmpp.so` built by `tests/stack/setup.sh`.
+/// `xmpp.so` built by `tests/stack/setup.sh` (or `$XMPP_SO`).
 #[derive(Debug, Clone)]
 pub struct StackConfig {
     pub kamailio_bin: PathBuf,
@@ -72,6 +72,8 @@ pub struct StackConfig {
     pub mem_manager: Option<String>,
     /// Kamailio `debug=` level.
     pub debug: i32,
+    /// Where the db_text table templates are (copied per stack).
+    pub dbtext_dir: PathBuf,
     pub prosody_bin: PathBuf,
     /// Deadline for each readiness step.
     pub start_timeout: std::time::Duration,
@@ -100,12 +102,15 @@ impl Default for StackConfig {
         StackConfig {
             kamailio_bin: PathBuf::from("/usr/sbin/kamailio"),
             pua_xmpp_module: module_dir.join("pua_xmpp.so"),
-            xmpp_module: workspace_root().join("target/kamailio/c-xmpp/xmpp.so"),
+            xmpp_module: std::env::var_os("XMPP_SO")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("target/kamailio/c-xmpp/xmpp.so")),
             module_dir,
             extra_pua_xmpp_params: Vec::new(),
             extra_global_cfg: Vec::new(),
             mem_manager: None,
             debug: 2,
+            dbtext_dir: PathBuf::from("/usr/share/kamailio/dbtext/kamailio"),
             prosody_bin: PathBuf::from("/usr/bin/prosody"),
             start_timeout: std::time::Duration::from_secs(20),
         }

@@ -12,8 +12,6 @@ use std::process::Command;
 use std::time::Duration;
 
 const TEMPLATE: &str = include_str!("../kamailio.cfg.tmpl");
-/// Debian's db_text template tables.
-const DBTEXT_TEMPLATES: &str = "/usr/share/kamailio/dbtext/kamailio";
 const DB_TABLES: [&str; 6] = [
     "version",
     "presentity",
@@ -71,7 +69,7 @@ pub fn start(cfg: &StackConfig, dir: &Path) -> io::Result<Proc> {
     let db = dir.join("db");
     std::fs::create_dir_all(&db)?;
     for t in DB_TABLES {
-        std::fs::copy(Path::new(DBTEXT_TEMPLATES).join(t), db.join(t))
+        std::fs::copy(cfg.dbtext_dir.join(t), db.join(t))
             .map_err(|e| io::Error::new(e.kind(), format!("copying db_text table {t}: {e}")))?;
     }
     let conf = dir.join("kamailio.cfg");

@@ -16,8 +16,7 @@ const TAIL_LINES: usize = 200;
 pub struct Stack {
     dir: PathBuf,
     netns: u64,
-    // Field order is drop order: Kamailio first, so its XMPP link closes
-    // before Prosody goes.
+    // Drop stops Kamailio first, so its XMPP link closes before Prosody goes.
     kamailio: Option<Proc>,
     prosody: Option<Proc>,
 }
