@@ -1,19 +1,22 @@
 //! Pure translation between SIP/SIMPLE presence and XMPP presence: bytes in, values or bytes out.
 #![forbid(unsafe_code)]
 
+// Every module is public so either path works (`sip_xmpp_presence::sip::SipMessage` or
+// `sip_xmpp_presence::SipMessage`); `doc` is the internal XML input checker.
+
 mod doc;
-mod error;
-mod jid;
-mod limits;
-mod pidf;
-mod publish;
-mod show;
-mod sip;
-mod sip_uri;
-mod stanza;
-mod stanza_error;
-mod subscription;
-mod winfo;
+pub mod error;
+pub mod jid;
+pub mod limits;
+pub mod pidf;
+pub mod publish;
+pub mod show;
+pub mod sip;
+pub mod sip_uri;
+pub mod stanza;
+pub mod stanza_error;
+pub mod subscription;
+pub mod winfo;
 pub mod xml;
 
 pub use error::TranslateError;

@@ -75,7 +75,7 @@ pub fn sip_status_to_xmpp_error(code: u16) -> XmppErrorCondition {
 const STANZAS_NS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 /// `<presence type='error'>` for a SIP failure `code`; the `<text>` says
-/// "SIP <code> <reason>" when the reason phrase is known.
+/// `SIP <code> <reason>` when the reason phrase is known.
 pub fn error_presence(from: &str, to: &str, code: u16, reason: Option<&str>) -> String {
     let error = sip_status_to_xmpp_error(code);
     let reason = reason.map(clean_status);
