@@ -342,7 +342,9 @@ impl Component {
             self.close(now, CloseReason::StreamError(error), STREAM_CLOSE);
             return;
         }
-        let is_handshake = stanza.name() == "handshake" && stanza.namespace() == Some(COMPONENT_NS);
+        // A server that left out the stream's default namespace still means the same element.
+        let is_handshake =
+            stanza.name() == "handshake" && matches!(stanza.namespace(), None | Some(COMPONENT_NS));
         match self.state {
             State::Handshaking if is_handshake => {
                 self.state = State::Authenticated;

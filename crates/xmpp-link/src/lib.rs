@@ -8,6 +8,39 @@
 //! - [`link`]: a driver running it over a non-blocking TCP socket from a poll loop.
 //! - [`stanza`]: chat messages out, messages in, IQ error replies, raw stanza checks.
 //! - [`frame`]: the worker -> manager command datagram.
+//!
+//! The manager process's loop, in outline (`poll` standing for `poll(2)` on the link's socket
+//! and the IPC socket):
+//!
+//! ```no_run
+//! use xmpp_component_link::component::{ComponentConfig, Event};
+//! use xmpp_component_link::link::{Link, LinkConfig};
+//! use xmpp_component_link::stanza::service_unavailable_reply;
+//!
+//! let mut link = Link::new(LinkConfig {
+//!     host: "127.0.0.1".into(),
+//!     port: 5347,
+//!     component: ComponentConfig::new("sip.xmpp.example", "secret"),
+//! });
+//! loop {
+//!     // poll(link.raw_fd() for link.interest(), the IPC socket; link.timeout() capped at 100 ms)
+//!     // for each IPC datagram: frame::Frame::decode, build or check the stanza, link.send(..)
+//!     link.drive();
+//!     while let Some(event) = link.poll_event() {
+//!         match event {
+//!             Event::Stanza(s) if s.name() == "iq" => {
+//!                 // no IQ callback registered: answer get/set with service-unavailable
+//!                 if let Some(reply) = service_unavailable_reply(s.as_str()) {
+//!                     let _ = link.send(reply);
+//!                 }
+//!             }
+//!             Event::Stanza(_) => { /* message -> SIP MESSAGE, presence -> callbacks */ }
+//!             Event::Authenticated { .. } | Event::Closed { .. } => { /* log */ }
+//!         }
+//!     }
+//!     # break;
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

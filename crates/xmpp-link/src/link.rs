@@ -90,13 +90,15 @@ impl Link {
         self.collect();
     }
 
-    /// Queues a stanza for the server (see [`Component::submit`]).
+    /// Queues a stanza for the server (see [`Component::submit`]); it is written by the next
+    /// [`Link::drive`].
     pub fn send(&mut self, stanza: String) -> Result<(), QueueFull> {
         let now = self.now_ms();
         self.component.submit(now, stanza)
     }
 
-    /// The next event.
+    /// The next event. For [`Event::Closed`] the farewell has already been written and the
+    /// socket closed: the event is for logging.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

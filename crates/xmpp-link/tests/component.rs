@@ -328,3 +328,51 @@ fn server_ends_stream_and_connect_failure() {
     assert_eq!(c.state(), State::Disconnected);
     assert!(events(&mut c).is_empty());
 }
+
+#[test]
+fn handshake_accepted_when_the_server_leaves_out_the_default_namespace() {
+    let mut c = Component::new(config());
+    c.connecting(0);
+    c.connected(0);
+    c.receive(
+        0,
+        b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='i'><handshake/>",
+    );
+    assert_eq!(c.state(), State::Authenticated);
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_chunking_of_server_bytes_gives_the_same_events(
+        mut cuts in proptest::collection::vec(0usize..400, 0..20),
+    ) {
+        let server = format!(
+            "{SERVER_HEADER}<handshake/> <message from='a' to='b'><body>ü</body></message>\
+             <presence from='c'/>{NOT_AUTHORIZED}"
+        );
+        let run = |chunks: Vec<&[u8]>| {
+            let mut c = Component::new(config());
+            c.connecting(0);
+            c.connected(0);
+            for chunk in chunks {
+                c.receive(1, chunk);
+            }
+            (events(&mut c), drain(&mut c, 2))
+        };
+        let data = server.as_bytes();
+        let whole = run(vec![data]);
+        proptest::prop_assert_eq!(whole.0.len(), 4);
+        for c in &mut cuts {
+            *c %= data.len() + 1;
+        }
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut last = 0;
+        for c in cuts {
+            chunks.push(&data[last..c]);
+            last = c;
+        }
+        chunks.push(&data[last..]);
+        proptest::prop_assert_eq!(run(chunks), whole);
+    }
+}
