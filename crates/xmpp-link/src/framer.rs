@@ -146,11 +146,6 @@ impl Framer {
         self.buf.len() - self.item_start
     }
 
-    /// The server's stream header, once it has been read.
-    pub fn header(&self) -> Option<&StreamHeader> {
-        self.header.as_ref()
-    }
-
     fn step(&mut self) -> Result<Option<FramerEvent>, FramerError> {
         if self.closed {
             return Ok(None);
