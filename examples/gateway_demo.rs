@@ -37,14 +37,21 @@ fn main() {
     let r = alice.publish(3600, Some(&doc), None).unwrap();
     println!("alice <- {} {}", r.status().unwrap_or(0), r.start_line);
     let p = bob
-        .expect_stanza(T, |s| s.attr("from") == Some(alice_jid.as_str()) && s.child("status").is_some())
+        .expect_stanza(T, |s| {
+            s.attr("from") == Some(alice_jid.as_str()) && s.child("status").is_some()
+        })
         .unwrap();
     println!("bob   <- {}", p.raw);
 
     step("SIP alice SUBSCRIBEs to XMPP bob");
     let (r, dialog) = alice.subscribe(&bob_sip, "presence", 600).unwrap();
-    println!("alice <- {} to SUBSCRIBE {bob_sip}", r.status().unwrap_or(0));
-    let ask = bob.expect_presence(T, &alice_jid, Some("subscribe")).unwrap();
+    println!(
+        "alice <- {} to SUBSCRIBE {bob_sip}",
+        r.status().unwrap_or(0)
+    );
+    let ask = bob
+        .expect_presence(T, &alice_jid, Some("subscribe"))
+        .unwrap();
     println!("bob   <- {}", ask.raw);
 
     step("XMPP bob approves and says he is away");
@@ -56,7 +63,11 @@ fn main() {
             n.call_id() == Some(dialog.call_id.as_str()) && n.body_str().contains("Back at 3")
         })
         .unwrap();
-    println!("alice <- NOTIFY ({})\n{}", n.header("Subscription-State").unwrap_or("?"), n.body_str());
+    println!(
+        "alice <- NOTIFY ({})\n{}",
+        n.header("Subscription-State").unwrap_or("?"),
+        n.body_str()
+    );
 
     step("XMPP bob goes offline");
     bob.send_presence(None, Some("unavailable"), "").ok();
@@ -68,7 +79,11 @@ fn main() {
     }
     stack.assert_no_crash();
     println!("\n== What pua_xmpp logged");
-    for line in stack.kamailio_log().lines().filter(|l| l.contains("pua_xmpp")) {
+    for line in stack
+        .kamailio_log()
+        .lines()
+        .filter(|l| l.contains("pua_xmpp"))
+    {
         println!("{line}");
     }
     println!("\nDemo done: presence crossed the gateway both ways.");

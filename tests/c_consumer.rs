@@ -13,7 +13,11 @@ fn c_program_binds_and_calls_every_function() {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let module = profile_dir.join("libpua_xmpp.so");
-    assert!(module.exists(), "{} not built (cargo build first)", module.display());
+    assert!(
+        module.exists(),
+        "{} not built (cargo build first)",
+        module.display()
+    );
     let bin = std::env::temp_dir().join(format!("pua_xmpp_c_consumer_{}", std::process::id()));
     let cc = Command::new("gcc")
         .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-o"])
@@ -24,8 +28,15 @@ fn c_program_binds_and_calls_every_function() {
         .arg("-ldl")
         .output()
         .expect("run gcc");
-    assert!(cc.status.success(), "gcc failed:\n{}", String::from_utf8_lossy(&cc.stderr));
-    let run = Command::new(&bin).arg(&module).output().expect("run the C consumer");
+    assert!(
+        cc.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let run = Command::new(&bin)
+        .arg(&module)
+        .output()
+        .expect("run the C consumer");
     let _ = std::fs::remove_file(&bin);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
