@@ -18,6 +18,7 @@ pub mod stanza_error;
 pub mod subscription;
 pub mod winfo;
 pub mod xml;
+pub mod xmpp_action;
 
 pub use error::TranslateError;
 pub use jid::split_jid;
@@ -32,10 +33,13 @@ pub use sip_uri::{SipUri, parse_sip_uri, strip_angle_brackets};
 pub use stanza::{
     PresenceType, XmppPresence, parse_xmpp_presence, pidf_to_stanza, presence_stanza,
 };
-pub use stanza_error::{ErrorType, XmppErrorCondition, error_presence, sip_status_to_xmpp_error};
+pub use stanza_error::{
+    ErrorType, XmppErrorCondition, error_presence, sip_status_to_xmpp_error, subscribe_reply_stanza,
+};
 pub use subscription::{
     EventPackage, NotifyAction, SubState, SubscriptionState, parse_event, parse_subscription_state,
     presence_notify_action, winfo_notify_action,
 };
 pub use winfo::{Watcher, WatcherInfo, WatcherList, WatcherStatus, parse_watcherinfo};
 pub use xml::{escape_attr, escape_text};
+pub use xmpp_action::{XmppAction, xmpp_presence_action};

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::limits::clean_status;
 use crate::xml::{escape_text, push_attr};
+use crate::{PresenceType, presence_stanza};
 
 /// RFC 6120 section 8.3.2 error types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +105,22 @@ pub fn error_presence(from: &str, to: &str, code: u16, reason: Option<&str>) -> 
     out
 }
 
+/// The stanza answering an XMPP user's subscription request once the SIP SUBSCRIBE got its
+/// final reply `code` (a local timeout is 408): 2xx `subscribed`, >= 300 an error presence,
+/// anything else (provisional) nothing. `from` is the SIP contact as XMPP, `to` the user.
+pub fn subscribe_reply_stanza(
+    from: &str,
+    to: &str,
+    code: u16,
+    reason: Option<&str>,
+) -> Option<String> {
+    match code {
+        200..=299 => Some(presence_stanza(from, to, PresenceType::Subscribed)),
+        300.. => Some(error_presence(from, to, code, reason)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +176,33 @@ mod tests {
                 assert_eq!(sip_status_to_xmpp_error(code), expected, "{code}");
             }
         }
+    }
+
+    #[test]
+    fn subscribe_reply_rows() {
+        let rows = [
+            (100, None),
+            (183, None),
+            (200, Some("<presence from='s' to='u' type='subscribed'/>")),
+            (202, Some("<presence from='s' to='u' type='subscribed'/>")),
+            (
+                408,
+                Some(
+                    "<presence from='s' to='u' type='error'><error type='wait'>\
+                     <remote-server-timeout xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                     </error></presence>",
+                ),
+            ),
+        ];
+        for (code, stanza) in rows {
+            assert_eq!(
+                subscribe_reply_stanza("s", "u", code, None).as_deref(),
+                stanza,
+                "{code}"
+            );
+        }
+        let reply = subscribe_reply_stanza("s", "u", 603, Some("Decline")).unwrap();
+        assert_eq!(reply, error_presence("s", "u", 603, Some("Decline")));
     }
 
     #[test]

@@ -1,0 +1,57 @@
+//! GATEWAY.md section 3 table: what a presence stanza from an XMPP user makes the gateway do
+//! on the SIP side.
+
+use crate::PresenceType;
+
+/// The SIP-side action for an XMPP presence stanza.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XmppAction {
+    /// PUBLISH (expires -1) the PIDF of this resource, publication id from the resource.
+    Publish,
+    /// PUBLISH expires 0 for this resource's publication only.
+    Unpublish,
+    /// SUBSCRIBE (expires -1), refreshing an existing gateway subscription for the pair.
+    Subscribe,
+    /// SUBSCRIBE expires 0 inside the existing gateway dialog.
+    Unsubscribe,
+    /// Nothing on the SIP side (logged at debug). A probe must never touch pua: any
+    /// SUBSCRIBE would create or end a subscription on every XMPP login.
+    Ignore,
+}
+
+/// The action for a stanza of type `kind` (an unknown type never gets here: parsing it is
+/// an `InvalidValue` error, which the caller logs and ignores too).
+pub fn xmpp_presence_action(kind: PresenceType) -> XmppAction {
+    match kind {
+        PresenceType::Available => XmppAction::Publish,
+        PresenceType::Unavailable => XmppAction::Unpublish,
+        PresenceType::Subscribe => XmppAction::Subscribe,
+        PresenceType::Unsubscribe => XmppAction::Unsubscribe,
+        PresenceType::Probe
+        | PresenceType::Subscribed
+        | PresenceType::Unsubscribed
+        | PresenceType::Error => XmppAction::Ignore,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_3_rows() {
+        let rows = [
+            (PresenceType::Available, XmppAction::Publish),
+            (PresenceType::Unavailable, XmppAction::Unpublish),
+            (PresenceType::Subscribe, XmppAction::Subscribe),
+            (PresenceType::Unsubscribe, XmppAction::Unsubscribe),
+            (PresenceType::Probe, XmppAction::Ignore),
+            (PresenceType::Subscribed, XmppAction::Ignore),
+            (PresenceType::Unsubscribed, XmppAction::Ignore),
+            (PresenceType::Error, XmppAction::Ignore),
+        ];
+        for (kind, action) in rows {
+            assert_eq!(xmpp_presence_action(kind), action, "{kind:?}");
+        }
+    }
+}
