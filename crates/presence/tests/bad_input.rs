@@ -196,3 +196,18 @@ fn sip_garbage_is_an_error() {
         );
     }
 }
+
+#[test]
+fn bom_and_declared_encoding_are_accepted() {
+    let limits = Limits::default();
+    let bom = "\u{feff}<?xml version='1.0' encoding='ISO-8859-1'?><presence from='a' to='b'/>";
+    assert_eq!(
+        parse_xmpp_presence(bom.as_bytes(), &limits).unwrap().from,
+        "a"
+    );
+    // The undeclared-prefix retry finds the document element after a BOM too.
+    let pidf = "\u{feff}<presence><tuple id='t'><status><basic>open</basic></status></tuple>\
+                <dm:person id='p'><rpid:activities><rpid:busy/></rpid:activities></dm:person></presence>";
+    let p = parse_pidf(pidf.as_bytes(), &limits).unwrap();
+    assert_eq!((p.available, p.show), (true, Some(Show::Dnd)));
+}
