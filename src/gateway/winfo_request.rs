@@ -12,9 +12,9 @@ use super::{FlowError, Gateway};
 /// it that long, anything else (empty, absent, not a number) lets pua manage it (-1).
 pub fn parse_expires(text: &[u8]) -> i32 {
     match std::str::from_utf8(text).map(str::trim) {
-        Ok(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => t
-            .parse::<u32>()
-            .map_or(-1, |n| n.min(i32::MAX as u32) as i32),
+        Ok(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            t.parse::<i32>().unwrap_or(i32::MAX)
+        } // all digits: only too large fails
         _ => -1,
     }
 }
