@@ -4,14 +4,17 @@
 //! `tests/layout.rs` against the real headers of every supported host); the other modules are a
 //! thin safe wrapper over them: logging through the host's logger ([`log`]), panic containment
 //! for every `extern "C"` entry ([`guard`]), pseudo-variables ([`pv`]), string parameters
-//! ([`fixup`]), other modules ([`modules`], [`pua`], [`xmpp`]) and memory shared by all
-//! Kamailio processes ([`shared`]). All of this crate's `unsafe` sits in these modules.
+//! ([`fixup`]), other modules ([`modules`], [`pua`], [`xmpp`], [`kemi`]), extra processes
+//! ([`process`]) and memory shared by all Kamailio processes ([`shared`]). All of this crate's
+//! `unsafe` sits in these modules.
 
 pub mod fixup;
 pub mod guard;
+pub mod kemi;
 pub mod log;
 pub mod modules;
 pub mod msg;
+pub mod process;
 pub mod pua;
 pub mod pv;
 pub mod shared;

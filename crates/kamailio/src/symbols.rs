@@ -62,14 +62,38 @@ symbol_table! {
     }
 }
 
+symbol_table! {
+    /// Extra processes forked by a module (`core/pt.h`, `core/cfg/cfg_struct.h`,
+    /// `core/timer_proc.h`).
+    ProcessSymbols {
+        register_procs: unsafe extern "C" fn(c_int) -> c_int,
+        cfg_register_child: unsafe extern "C" fn(c_int),
+        fork_basic_utimer: unsafe extern "C" fn(c_int, *mut c_char, c_int, UtimerFunction, *mut c_void, c_int) -> c_int,
+    }
+}
+
+symbol_table! {
+    /// The KEMI export tables of the loaded modules (`core/kemi.h`).
+    KemiSymbols {
+        sr_kemi_modules_size_get: unsafe extern "C" fn() -> c_int,
+        sr_kemi_modules_get: unsafe extern "C" fn() -> *mut SrKemiModule,
+    }
+}
+
 // SAFETY: plain addresses inside the host process; Kamailio processes are single-threaded.
 unsafe impl Send for LogSymbols {}
 unsafe impl Sync for LogSymbols {}
 unsafe impl Send for CoreSymbols {}
 unsafe impl Sync for CoreSymbols {}
+unsafe impl Send for ProcessSymbols {}
+unsafe impl Sync for ProcessSymbols {}
+unsafe impl Send for KemiSymbols {}
+unsafe impl Sync for KemiSymbols {}
 
 static LOG: OnceLock<Result<LogSymbols, &'static str>> = OnceLock::new();
 static CORE: OnceLock<Result<CoreSymbols, &'static str>> = OnceLock::new();
+static PROCESS: OnceLock<Result<ProcessSymbols, &'static str>> = OnceLock::new();
+static KEMI: OnceLock<Result<KemiSymbols, &'static str>> = OnceLock::new();
 
 /// The logging symbols, or `None` outside a Kamailio process (unit tests).
 pub fn log_symbols() -> Option<&'static LogSymbols> {
@@ -79,6 +103,21 @@ pub fn log_symbols() -> Option<&'static LogSymbols> {
 /// The core symbols, or the name of the first missing one.
 pub fn core() -> Result<&'static CoreSymbols, crate::HostError> {
     CORE.get_or_init(CoreSymbols::resolve)
+        .as_ref()
+        .map_err(|name| crate::HostError::MissingSymbol(name))
+}
+
+/// The process symbols, or the name of the first missing one.
+pub fn process() -> Result<&'static ProcessSymbols, crate::HostError> {
+    PROCESS
+        .get_or_init(ProcessSymbols::resolve)
+        .as_ref()
+        .map_err(|name| crate::HostError::MissingSymbol(name))
+}
+
+/// The KEMI symbols, or the name of the first missing one.
+pub fn kemi() -> Result<&'static KemiSymbols, crate::HostError> {
+    KEMI.get_or_init(KemiSymbols::resolve)
         .as_ref()
         .map_err(|name| crate::HostError::MissingSymbol(name))
 }

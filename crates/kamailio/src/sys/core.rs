@@ -118,4 +118,5 @@ pub const PROC_NOCHLDINIT: c_int = -128;
 
 /// Error codes (`core/error.h`).
 pub const E_UNSPEC: c_int = -1;
+pub const E_BUG: c_int = -5;
 pub const E_CFG: c_int = -6;

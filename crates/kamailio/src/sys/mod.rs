@@ -3,12 +3,14 @@
 //! the safe wrapper lives in the parent modules.
 
 mod core;
+mod kemi;
 mod log;
 mod pua;
 mod pv;
 mod xmpp;
 
 pub use self::core::*;
+pub use self::kemi::*;
 pub use self::log::*;
 pub use self::pua::*;
 pub use self::pv::*;

@@ -1,0 +1,301 @@
+//! The XMPP Manager process: the core calls [`tick`] forever (with `cfg_update()` between
+//! calls); each call waits at most 100 ms on the IPC socket and the XMPP link, forwards the
+//! workers' frames to the link, drives it, and handles what the server sent.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use libc::{c_uint, c_void};
+
+use kamailio_module::guard::guard;
+use kamailio_module::kemi::UacRequest;
+use xmpp_component_link::close_reason::CloseReason;
+use xmpp_component_link::component::{ComponentConfig, Event};
+use xmpp_component_link::frame::{DEFAULT_MAX_FRAME, Frame, FrameKind};
+use xmpp_component_link::framer::Stanza;
+use xmpp_component_link::link::{Link, LinkConfig};
+use xmpp_component_link::stanza::{InboundMessage, chat_message};
+use xmpp_component_link::stats::Stats;
+
+use crate::inbound::{self, Outcome};
+use crate::ipc::Received;
+use crate::outbound::monotonic_ms;
+use crate::transport::{self, Transport};
+use crate::{link_status, sip_out};
+
+/// Longest wait in one tick, so the core's loop runs `cfg_update()` often enough.
+const MAX_WAIT: Duration = Duration::from_millis(100);
+/// Frames forwarded per tick, so a flood from the workers cannot starve the link.
+const MAX_FRAMES_PER_TICK: usize = 512;
+/// A stanza waiting this long for the link is dropped (stale presence is wrong presence).
+const MAX_QUEUE_AGE_MS: u64 = 60_000;
+/// Least time between two "queue full" log lines.
+const LOG_EVERY_MS: u64 = 5_000;
+
+/// The manager's state, created at its first tick.
+struct Manager {
+    t: &'static Transport,
+    link: Link,
+    buf: Vec<u8>,
+    /// Whether the link has been up since the last close.
+    up: bool,
+    /// Worker refusals and link counters when the link last went down.
+    refused_at_down: [u64; 3],
+    stats_at_down: Stats,
+    last_queue_full_log: u64,
+}
+
+thread_local! {
+    static MANAGER: RefCell<Option<Manager>> = const { RefCell::new(None) };
+}
+
+/// `utimer_function` run by the XMPP Manager process.
+pub(crate) unsafe extern "C" fn tick(_ms: c_uint, _param: *mut c_void) {
+    let ok = guard("XMPP Manager", false, || {
+        let Some(t) = transport::get() else {
+            log::error!("XMPP Manager: the module is not initialised");
+            std::thread::sleep(Duration::from_secs(1));
+            return true;
+        };
+        MANAGER.with_borrow_mut(|m| m.get_or_insert_with(|| Manager::new(t)).run_once());
+        true
+    });
+    if !ok {
+        // Start afresh (the link reconnects) after a pause, so a repeated panic cannot spin.
+        MANAGER.with(|m| {
+            if let Ok(mut m) = m.try_borrow_mut() {
+                *m = None;
+            }
+        });
+        if let Some(t) = transport::get() {
+            t.status.set_up(false);
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+impl Manager {
+    fn new(t: &'static Transport) -> Self {
+        let c = &t.config;
+        let mut component = ComponentConfig::new(c.domain.clone(), c.secret.clone());
+        // SAFETY: getpid has no preconditions.
+        component.jitter_seed = u64::from(unsafe { libc::getpid() }.unsigned_abs());
+        component.backoff.jitter_percent = 20;
+        component.queue.max_age_ms = MAX_QUEUE_AGE_MS;
+        log::info!(
+            "XMPP Manager started: component '{}' of {}:{}",
+            c.domain,
+            c.host,
+            c.port
+        );
+        Self {
+            t,
+            link: Link::new(LinkConfig {
+                host: c.host.clone(),
+                port: c.port,
+                component,
+            }),
+            buf: vec![0; DEFAULT_MAX_FRAME],
+            up: false,
+            refused_at_down: t.status.refused(),
+            stats_at_down: Stats::default(),
+            last_queue_full_log: 0,
+        }
+    }
+
+    fn run_once(&mut self) {
+        self.wait();
+        self.forward_frames();
+        self.link.drive();
+        // Replies to the server's stanzas go out in the same tick.
+        for _ in 0..4 {
+            if !self.handle_events() {
+                break;
+            }
+            self.link.drive();
+        }
+    }
+
+    /// Waits for the IPC socket, the link's socket or the link's next timer, at most MAX_WAIT.
+    fn wait(&self) {
+        let timeout = self.link.timeout().map_or(MAX_WAIT, |t| t.min(MAX_WAIT));
+        let interest = self.link.interest();
+        let mut fds = [
+            libc::pollfd {
+                fd: self.t.ipc.manager_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                // poll skips a negative descriptor.
+                fd: self.link.raw_fd().unwrap_or(-1),
+                events: (if interest.read { libc::POLLIN } else { 0 })
+                    | (if interest.write { libc::POLLOUT } else { 0 }),
+                revents: 0,
+            },
+        ];
+        // Rounded up, so a timer due in less than 1 ms does not make a busy loop.
+        let ms = timeout.as_micros().div_ceil(1000) as libc::c_int;
+        // SAFETY: two live pollfd entries; EINTR and errors just end the wait.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    }
+
+    /// Moves the workers' frames to the link's queue.
+    fn forward_frames(&mut self) {
+        for _ in 0..MAX_FRAMES_PER_TICK {
+            match self.t.ipc.receive(&mut self.buf) {
+                Ok(Received::Empty) => return,
+                Ok(Received::Datagram(n)) => match Frame::decode(&self.buf[..n], DEFAULT_MAX_FRAME)
+                {
+                    Ok(frame) => self.forward(frame),
+                    Err(e) => log::error!("dropped a frame from a worker: {e}"),
+                },
+                Ok(Received::Truncated(n)) => {
+                    log::error!("dropped a frame of {n} bytes from a worker: too large");
+                }
+                Err(e) => {
+                    log::error!("reading the IPC socket: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn forward(&mut self, frame: Frame) {
+        let stanza = match frame.kind {
+            FrameKind::Message => {
+                let a = &self.t.config.addresses;
+                // The worker checked that both translate.
+                let (Some(from), Some(to)) = (
+                    a.encode_uri_sip_xmpp(&frame.from),
+                    a.decode_uri_sip_xmpp(&frame.to),
+                ) else {
+                    log::error!("dropped a message from <{}> to <{}>", frame.from, frame.to);
+                    return;
+                };
+                chat_message(&frame.id, &from, &to, &frame.body)
+            }
+            FrameKind::Packet | FrameKind::Subscribe | FrameKind::Notify => frame.body,
+        };
+        if let Err(full) = self.link.send(stanza) {
+            let now = monotonic_ms();
+            if now.saturating_sub(self.last_queue_full_log) >= LOG_EVERY_MS {
+                self.last_queue_full_log = now;
+                log::warn!(
+                    "the queue to the XMPP server is full: stanza dropped ({} dropped so far)",
+                    full.dropped_queue_full
+                );
+            }
+        }
+    }
+
+    /// Handles the link's events; true if a reply was queued.
+    fn handle_events(&mut self) -> bool {
+        let mut replied = false;
+        while let Some(event) = self.link.poll_event() {
+            match event {
+                Event::Authenticated { stream_id } => self.on_up(&stream_id),
+                Event::Closed {
+                    reason,
+                    retry_in_ms,
+                    ..
+                } => self.on_down(&reason, retry_in_ms),
+                Event::Stanza(stanza) => replied |= self.on_stanza(&stanza),
+            }
+        }
+        replied
+    }
+
+    fn on_up(&mut self, stream_id: &str) {
+        self.up = true;
+        self.t.status.set_up(true);
+        let c = &self.t.config;
+        let refused = self.t.status.refused();
+        let stats = *self.link.stats();
+        log::info!(
+            "XMPP link up: component '{}' authenticated at {}:{} (stream {stream_id}); while \
+             it was down: {} stanzas refused to SIP workers, {} queued stanzas lost or expired, \
+             {} dropped on a full queue",
+            c.domain,
+            c.host,
+            c.port,
+            refused[link_status::Refusal::LinkDown as usize]
+                - self.refused_at_down[link_status::Refusal::LinkDown as usize],
+            stats.dropped_link_down - self.stats_at_down.dropped_link_down,
+            stats.dropped_queue_full - self.stats_at_down.dropped_queue_full,
+        );
+    }
+
+    fn on_down(&mut self, reason: &CloseReason, retry_in_ms: u64) {
+        let was_up = std::mem::take(&mut self.up);
+        self.t.status.set_up(false);
+        let c = &self.t.config;
+        let retry = retry_in_ms as f64 / 1000.0;
+        if reason.is_auth_failure() {
+            log::error!(
+                "the XMPP server {}:{} refused component '{}': {reason}; check modparams \
+                 xmpp_password and xmpp_domain; next attempt in {retry:.1} s",
+                c.host,
+                c.port,
+                c.domain
+            );
+        } else if was_up {
+            let s = self.link.stats();
+            log::warn!(
+                "XMPP link to {}:{} lost: {reason}; reconnecting in {retry:.1} s (so far: {} \
+                 stanzas sent, {} received, {} lost with the link)",
+                c.host,
+                c.port,
+                s.sent,
+                s.received,
+                s.dropped_link_down
+            );
+        } else {
+            log::warn!(
+                "no XMPP link to {}:{}: {reason}; next attempt in {retry:.1} s",
+                c.host,
+                c.port
+            );
+        }
+        if was_up {
+            self.refused_at_down = self.t.status.refused();
+            self.stats_at_down = *self.link.stats();
+        }
+    }
+
+    /// Dispatches one stanza; true if a reply was queued.
+    fn on_stanza(&mut self, stanza: &Stanza) -> bool {
+        match inbound::dispatch(stanza.name(), stanza.as_str()) {
+            Outcome::Callbacks(n) => log::debug!("<{}> handed to {n} callbacks", stanza.name()),
+            Outcome::Reply(reply) => return self.link.send(reply).is_ok(),
+            Outcome::Message(message) => self.send_sip(&message),
+            Outcome::Dropped(why) => log::debug!("<{}> dropped: {why}", stanza.name()),
+        }
+        false
+    }
+
+    fn send_sip(&self, message: &InboundMessage) {
+        let out = match sip_out::build(&self.t.config.addresses, message) {
+            Ok(out) => out,
+            Err(why) => {
+                log::warn!("XMPP message not sent to SIP: {why}");
+                return;
+            }
+        };
+        let request = UacRequest {
+            method: "MESSAGE",
+            ruri: &out.ruri,
+            next_hop: self.t.config.outbound_proxy.as_deref().unwrap_or(""),
+            headers: &out.headers,
+            body: out.body.as_bytes(),
+        };
+        match self.t.uac.send(&request) {
+            Ok(()) => log::debug!(
+                "XMPP message from '{}' sent to <{}>",
+                message.from,
+                out.ruri
+            ),
+            Err(e) => log::warn!("SIP MESSAGE to <{}> failed: {e}", out.ruri),
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! A FAKE Kamailio host for tests of the xmpp module's FFI layer (not the real server: the
+//! real-stack tests run Debian's Kamailio). The test executable (linked `-rdynamic`) provides
+//! the core symbols the module resolves with dlsym: logging, pseudo-variables (`$mb`, `$ru`),
+//! process registration (`fork_basic_utimer` records the tick function instead of forking) and
+//! KEMI tables with a fake `tm.t_uac_send` that records every request. State is per thread;
+//! each test loads a private copy of the built module, so each has its own module state.
+
+#![allow(non_upper_case_globals, clippy::missing_safety_doc, dead_code)]
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::path::PathBuf;
+use std::ptr::null_mut;
+use std::sync::OnceLock;
+
+use kamailio_module::sys::*;
+
+// ---- Core data symbols (read by the module's log bridge) ----
+#[unsafe(no_mangle)]
+pub static mut dprint_crit: c_int = 0;
+#[unsafe(no_mangle)]
+pub static mut log_stderr: c_int = 0;
+#[unsafe(no_mangle)]
+pub static mut log_color: c_int = 0;
+#[unsafe(no_mangle)]
+pub static mut process_no: c_int = 0;
+#[unsafe(no_mangle)]
+pub static mut log_prefix_val: *mut Str = null_mut();
+#[unsafe(no_mangle)]
+pub static mut _ksr_slog_func: *mut c_void = null_mut();
+/// The real one is `void (*)(int, const char *, ...)`; the module always calls it as
+/// `(level, "%s", text)`, which on x86_64 SysV arrives in the same registers as this
+/// non-variadic fake's three arguments.
+#[unsafe(no_mangle)]
+pub static mut _km_log_func: Option<unsafe extern "C" fn(c_int, *const c_char, *const c_char)> =
+    Some(fake_km_log);
+#[unsafe(no_mangle)]
+pub static mut log_level_info: [LogLevelInfo; 9] = [
+    level(c"ALERT", 1),
+    level(c"BUG", 2),
+    level(c"CRITICAL", 2),
+    level(c"CRITICAL", 2),
+    level(c"ERROR", 3),
+    level(c"WARNING", 4),
+    level(c"NOTICE", 5),
+    level(c"INFO", 6),
+    level(c"DEBUG", 7),
+];
+
+const fn level(name: &'static CStr, syslog_level: c_int) -> LogLevelInfo {
+    LogLevelInfo {
+        name: name.as_ptr().cast_mut(),
+        syslog_level,
+    }
+}
+
+/// One request the fake tm sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UacSent {
+    pub method: String,
+    pub ruri: String,
+    pub next_hop: String,
+    pub send_socket: String,
+    pub headers: String,
+    pub body: String,
+}
+
+/// What `fork_basic_utimer` was asked to run.
+#[derive(Clone, Copy)]
+pub struct Forked {
+    pub child_id: c_int,
+    pub desc: &'static str,
+    pub make_sock: c_int,
+    pub tick: UtimerFunction,
+    pub interval_us: c_int,
+}
+
+/// What the fake core saw, and how it answers.
+pub struct Host {
+    pub log: Vec<(c_int, String)>,
+    pub debug_level: c_int,
+    /// Whether tm's KEMI exports are registered.
+    pub tm_loaded: bool,
+    pub uac_sent: Vec<UacSent>,
+    pub procs_registered: c_int,
+    pub cfg_children: c_int,
+    pub forked: Option<Forked>,
+    /// What the module's callbacks received: (callback number, type, stanza).
+    pub callback_calls: Vec<(u32, c_int, String)>,
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Self {
+            log: Vec::new(),
+            debug_level: 3,
+            tm_loaded: true,
+            uac_sent: Vec::new(),
+            procs_registered: 0,
+            cfg_children: 0,
+            forked: None,
+            callback_calls: Vec::new(),
+        }
+    }
+}
+
+thread_local! {
+    pub static HOST: RefCell<Host> = RefCell::new(Host::default());
+}
+
+pub fn with_host<R>(f: impl FnOnce(&mut Host) -> R) -> R {
+    HOST.with(|h| f(&mut h.borrow_mut()))
+}
+
+unsafe extern "C" fn fake_km_log(level: c_int, _fmt: *const c_char, text: *const c_char) {
+    let text = unsafe { CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned();
+    with_host(|h| h.log.push((level, text)));
+}
+
+/// Everything logged so far.
+pub fn log_text() -> String {
+    with_host(|h| h.log.iter().map(|(_, t)| t.as_str()).collect())
+}
+
+pub unsafe fn string(s: *const Str) -> Option<String> {
+    unsafe { s.as_ref() }.map(|s| {
+        if s.len <= 0 {
+            return String::new();
+        }
+        String::from_utf8_lossy(unsafe {
+            std::slice::from_raw_parts(s.s.cast::<u8>(), s.len as usize)
+        })
+        .into_owned()
+    })
+}
+
+// ---- Core functions: logging ----
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn get_debug_level(_m: *const c_char, _l: c_int) -> c_int {
+    with_host(|h| h.debug_level)
+}
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn get_debug_facility(_m: *const c_char, _l: c_int) -> c_int {
+    0
+}
+#[unsafe(no_mangle)]
+pub extern "C" fn my_pid() -> c_int {
+    std::process::id() as c_int
+}
+#[unsafe(no_mangle)]
+pub extern "C" fn dprint_color(_l: c_int) {}
+#[unsafe(no_mangle)]
+pub extern "C" fn dprint_color_reset() {}
+
+// ---- Core functions: modules, pseudo-variables, fixups ----
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn get_loaded_modules() -> *mut SrModule {
+    null_mut()
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn find_export(
+    _name: *const c_char,
+    _param_no: c_int,
+    _flags: c_int,
+) -> Option<CmdFunction> {
+    None
+}
+
+static RAW_MESSAGE_SPEC: u8 = 0;
+static RURI_SPEC: u8 = 0;
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pv_cache_get(name: *mut Str) -> *mut PvSpecRaw {
+    match unsafe { string(name) }.as_deref() {
+        Some("$mb") => (&raw const RAW_MESSAGE_SPEC).cast_mut().cast(),
+        Some("$ru") => (&raw const RURI_SPEC).cast_mut().cast(),
+        _ => null_mut(),
+    }
+}
+
+/// A fake `sip_msg`: its raw bytes and its (possibly rewritten) Request-URI.
+pub struct FakeMsg {
+    pub raw: Vec<u8>,
+    pub ruri: Vec<u8>,
+}
+
+impl FakeMsg {
+    pub fn ptr(&mut self) -> *mut SipMsgRaw {
+        (self as *mut FakeMsg).cast()
+    }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pv_get_spec_value(
+    msg: *mut SipMsgRaw,
+    spec: *mut PvSpecRaw,
+    value: *mut PvValue,
+) -> c_int {
+    if msg.is_null() || msg == FAKED_REPLY {
+        return -1;
+    }
+    let msg = unsafe { &mut *msg.cast::<FakeMsg>() };
+    let bytes = if std::ptr::eq(spec.cast::<u8>(), &RAW_MESSAGE_SPEC) {
+        &mut msg.raw
+    } else if std::ptr::eq(spec.cast::<u8>(), &RURI_SPEC) {
+        &mut msg.ruri
+    } else {
+        return -1;
+    };
+    unsafe {
+        (*value).rs = Str {
+            s: bytes.as_mut_ptr().cast(),
+            len: bytes.len() as c_int,
+        };
+        (*value).flags = PV_VAL_STR;
+    }
+    0
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pv_value_destroy(_v: *mut PvValue) {}
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fixup_spve_spve(_p: *mut *mut c_void, _no: c_int) -> c_int {
+    -1
+}
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fixup_free_spve_spve(_p: *mut *mut c_void, _no: c_int) -> c_int {
+    -1
+}
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn get_str_fparam(
+    _dst: *mut Str,
+    _msg: *mut SipMsgRaw,
+    _param: *mut FParamRaw,
+) -> c_int {
+    -1
+}
+
+// ---- Core functions: processes ----
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn register_procs(no: c_int) -> c_int {
+    with_host(|h| h.procs_registered += no);
+    0
+}
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cfg_register_child(no: c_int) {
+    with_host(|h| h.cfg_children += no);
+}
+/// Records the loop instead of forking; "returns in the parent" with a made-up pid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fork_basic_utimer(
+    child_id: c_int,
+    desc: *mut c_char,
+    make_sock: c_int,
+    tick: UtimerFunction,
+    _param: *mut c_void,
+    interval_us: c_int,
+) -> c_int {
+    let desc: &'static str = unsafe { CStr::from_ptr(desc) }
+        .to_string_lossy()
+        .into_owned()
+        .leak();
+    with_host(|h| {
+        h.forked = Some(Forked {
+            child_id,
+            desc,
+            make_sock,
+            tick,
+            interval_us,
+        })
+    });
+    4242
+}
+
+// ---- Core functions: KEMI, with a fake tm ----
+unsafe extern "C" fn fake_t_uac_send(
+    _msg: *mut SipMsgRaw,
+    method: *mut Str,
+    ruri: *mut Str,
+    next_hop: *mut Str,
+    ssock: *mut Str,
+    headers: *mut Str,
+    body: *mut Str,
+) -> c_int {
+    let s = |p: *mut Str| {
+        // tm logs some fields with "%s": they must be NUL-terminated.
+        let v = unsafe { &*p };
+        if !v.s.is_null() {
+            assert_eq!(unsafe { *v.s.add(v.len as usize) }, 0, "unterminated str");
+        }
+        unsafe { string(p) }.unwrap_or_default()
+    };
+    let sent = UacSent {
+        method: s(method),
+        ruri: s(ruri),
+        next_hop: s(next_hop),
+        send_socket: s(ssock),
+        headers: s(headers),
+        body: s(body),
+    };
+    // tm rewrites these, which is why the module must pass private copies.
+    unsafe {
+        (*next_hop).len = 0;
+        (*ssock).len = 0;
+    }
+    with_host(|h| h.uac_sent.push(sent));
+    1
+}
+
+fn kemi_str(s: &'static str) -> Str {
+    Str {
+        s: s.as_ptr().cast_mut().cast(),
+        len: s.len() as c_int,
+    }
+}
+
+fn kemi_fn(module: &'static str, name: &'static str, func: *mut c_void, ptypes: c_int) -> SrKemi {
+    SrKemi {
+        mname: kemi_str(module),
+        fname: kemi_str(name),
+        rtype: SR_KEMIP_INT,
+        func,
+        ptypes: [ptypes; SR_KEMI_PARAMS_MAX],
+    }
+}
+
+fn kemi_end() -> SrKemi {
+    SrKemi {
+        mname: Str::EMPTY,
+        fname: Str::EMPTY,
+        rtype: 0,
+        func: null_mut(),
+        ptypes: [0; SR_KEMI_PARAMS_MAX],
+    }
+}
+
+/// [sl, tm] module tables (leaked once, addresses stored as integers).
+fn kemi_modules() -> *mut SrKemiModule {
+    static TABLE: OnceLock<usize> = OnceLock::new();
+    *TABLE.get_or_init(|| {
+        let sl = Box::leak(Box::new([
+            kemi_fn("sl", "sl_send_reply", null_mut(), SR_KEMIP_INT),
+            kemi_end(),
+        ]));
+        let tm = Box::leak(Box::new([
+            kemi_fn("tm", "t_relay", null_mut(), SR_KEMIP_NONE),
+            kemi_fn(
+                "tm",
+                "t_uac_send",
+                fake_t_uac_send as *mut c_void,
+                SR_KEMIP_STR,
+            ),
+            kemi_end(),
+        ]));
+        let modules = Box::leak(Box::new([
+            SrKemiModule {
+                mname: kemi_str("sl"),
+                kexp: sl.as_mut_ptr(),
+            },
+            SrKemiModule {
+                mname: kemi_str("tm"),
+                kexp: tm.as_mut_ptr(),
+            },
+        ]));
+        modules.as_mut_ptr() as usize
+    }) as *mut SrKemiModule
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sr_kemi_modules_size_get() -> c_int {
+    if with_host(|h| h.tm_loaded) { 2 } else { 1 }
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sr_kemi_modules_get() -> *mut SrKemiModule {
+    kemi_modules()
+}
+
+// ---- Loading the module under test ----
+
+/// The built `libxmpp.so` (beside the test executable's `deps/` directory).
+pub fn built_module() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile dir");
+    let so = dir.join("libxmpp.so");
+    assert!(so.exists(), "{} not built", so.display());
+    so
+}
+
+/// A private copy of the module, so each test has its own module state.
+pub struct Module {
+    pub lib: libloading::Library,
+    _dir: PathBuf,
+}
+
+/// The API as `bind_xmpp` filled it.
+pub struct Api(pub XmppApi);
+
+impl Module {
+    pub fn load() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-fake-host-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("xmpp.so");
+        std::fs::copy(built_module(), &copy).unwrap();
+        let lib = unsafe { libloading::Library::new(&copy) }.expect("dlopen the module");
+        Self { lib, _dir: dir }
+    }
+
+    pub fn exports(&self) -> &ModuleExports {
+        unsafe { &**self.lib.get::<*const ModuleExports>(b"exports\0").unwrap() }
+    }
+
+    pub fn cmd(&self, name: &str) -> &CmdExport {
+        let mut p = self.exports().cmds;
+        loop {
+            let c = unsafe { &*p };
+            assert!(!c.name.is_null(), "no command {name}");
+            if unsafe { CStr::from_ptr(c.name) }.to_str() == Ok(name) {
+                return c;
+            }
+            p = unsafe { p.add(1) };
+        }
+    }
+
+    /// (name, type) of every parameter, in table order.
+    pub fn params(&self) -> Vec<(String, u32)> {
+        let mut out = Vec::new();
+        let mut p = self.exports().params;
+        loop {
+            let e = unsafe { &*p };
+            if e.name.is_null() {
+                return out;
+            }
+            let name = unsafe { CStr::from_ptr(e.name) }
+                .to_string_lossy()
+                .into_owned();
+            out.push((name, e.type_));
+            p = unsafe { p.add(1) };
+        }
+    }
+
+    pub fn set_param(&self, name: &str, kind: u32, value: *mut c_void) -> c_int {
+        let mut p = self.exports().params;
+        loop {
+            let e = unsafe { &*p };
+            assert!(!e.name.is_null(), "no param {name}");
+            if unsafe { CStr::from_ptr(e.name) }.to_str() == Ok(name) {
+                assert!(e.type_ & PARAM_USE_FUNC != 0);
+                let f: ParamFunction = unsafe { std::mem::transmute(e.param_pointer) };
+                // The core passes the export's own type to the setter.
+                assert_eq!(e.type_ & !PARAM_USE_FUNC, kind, "type of {name}");
+                return unsafe { f(e.type_, value) };
+            }
+            p = unsafe { p.add(1) };
+        }
+    }
+
+    /// A string parameter, passed as the core passes it for the parameter's type.
+    pub fn set_str(&self, name: &str, value: &str) -> c_int {
+        let c = CString::new(value).unwrap();
+        let kind = self
+            .params()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t & !PARAM_USE_FUNC)
+            .expect("param");
+        if kind == PARAM_STR {
+            let mut s = Str {
+                s: c.as_ptr().cast_mut(),
+                len: value.len() as c_int,
+            };
+            self.set_param(name, PARAM_STR, (&raw mut s).cast())
+        } else {
+            self.set_param(name, PARAM_STRING, c.as_ptr().cast_mut().cast())
+        }
+    }
+
+    pub fn set_int(&self, name: &str, value: isize) -> c_int {
+        self.set_param(name, PARAM_INT, value as *mut c_void)
+    }
+
+    pub fn mod_init(&self) -> c_int {
+        unsafe { (self.exports().init_mod_f.expect("mod_init"))() }
+    }
+
+    pub fn child_init(&self, rank: c_int) -> c_int {
+        unsafe { (self.exports().init_child_f.expect("child_init"))(rank) }
+    }
+
+    pub fn bind(&self) -> Api {
+        let f = self.cmd("bind_xmpp").function.unwrap();
+        let bind: BindXmpp = unsafe { std::mem::transmute(f) };
+        let mut api: XmppApi = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { bind(&mut api) }, 0);
+        Api(api)
+    }
+
+    /// Calls `xmpp_send_message()` on `msg`.
+    pub fn send_message(&self, msg: &mut FakeMsg) -> c_int {
+        let f = self.cmd("xmpp_send_message").function.unwrap();
+        unsafe { f(msg.ptr(), null_mut(), null_mut()) }
+    }
+
+    /// Runs the manager's tick once (as the forked process would, forever).
+    pub fn tick(&self) {
+        let forked = with_host(|h| h.forked).expect("child_init(PROC_MAIN) forked nothing");
+        unsafe { (forked.tick)(0, null_mut()) };
+    }
+}
+
+impl Api {
+    /// Calls one of the four send functions with these strings (None = NULL pointer).
+    pub fn call_send(
+        &self,
+        f: XmppSend,
+        from: Option<&str>,
+        to: Option<&str>,
+        msg: Option<&str>,
+        id: Option<&str>,
+    ) -> c_int {
+        let mut strs = [from, to, msg, id].map(|s| {
+            s.map(|s| Str {
+                s: s.as_ptr().cast_mut().cast(),
+                len: s.len() as c_int,
+            })
+        });
+        let [f1, f2, f3, f4] = strs.each_mut().map(|s| match s {
+            Some(s) => s as *mut Str,
+            None => null_mut(),
+        });
+        unsafe { f(f1, f2, f3, f4) }
+    }
+
+    /// Calls a translator; `None` for NULL. Also returns the raw pointer.
+    pub fn translate(&self, f: XmppTranslate, input: &str) -> (Option<String>, *mut c_char) {
+        let mut buf = CString::new(input).unwrap().into_bytes_with_nul();
+        let out = unsafe { f(buf.as_mut_ptr().cast()) };
+        let text = (!out.is_null()).then(|| {
+            unsafe { CStr::from_ptr(out) }
+                .to_string_lossy()
+                .into_owned()
+        });
+        (text, out)
+    }
+}
+
+/// Callbacks the tests register: each records its number, the type and the stanza.
+macro_rules! recording_callback {
+    ($name:ident, $n:expr) => {
+        pub unsafe extern "C" fn $name(msg: *mut c_char, kind: c_int, _param: *mut c_void) {
+            let text = unsafe { CStr::from_ptr(msg) }
+                .to_string_lossy()
+                .into_owned();
+            with_host(|h| h.callback_calls.push(($n, kind, text)));
+        }
+    };
+}
+recording_callback!(callback_one, 1);
+recording_callback!(callback_two, 2);
+recording_callback!(callback_three, 3);
