@@ -24,6 +24,7 @@
 #include "core/dprint.h"
 #include "core/pvar.h"
 #include "core/ver_defs.h"
+#include "core/kemi.h"
 #include "core/parser/msg_parser.h"
 #include "modules/pua/pua_bind.h"
 #include "modules/pua/hash.h"
@@ -201,6 +202,17 @@ int main(void)
 	FIELD(xmpp_api_t, "xmpp_api_t", decode_uri_xmpp_sip);
 	FIELD(xmpp_api_t, "xmpp_api_t", encode_uri_xmpp_sip);
 
+	/* core/kemi.h */
+	TYPE(sr_kemi_t, "sr_kemi_t");
+	FIELD(sr_kemi_t, "sr_kemi_t", mname);
+	FIELD(sr_kemi_t, "sr_kemi_t", fname);
+	INT_FIELD(sr_kemi_t, "sr_kemi_t", rtype);
+	FIELD(sr_kemi_t, "sr_kemi_t", func);
+	FIELD(sr_kemi_t, "sr_kemi_t", ptypes);
+	TYPE(sr_kemi_module_t, "sr_kemi_module_t");
+	FIELD(sr_kemi_module_t, "sr_kemi_module_t", mname);
+	FIELD(sr_kemi_module_t, "sr_kemi_module_t", kexp);
+
 	/* core/route.h */
 	CONST(REQUEST_ROUTE);
 	CONST(FAILURE_ROUTE);
@@ -256,6 +268,12 @@ int main(void)
 	CONST(L_NOTICE);
 	CONST(L_INFO);
 	CONST(L_DBG);
+
+	/* core/kemi.h */
+	CONST(SR_KEMI_PARAMS_MAX);
+	CONST(SR_KEMIP_NONE);
+	CONST(SR_KEMIP_INT);
+	CONST(SR_KEMIP_STR);
 
 	/* core/parser/msg_parser.h */
 	PTR_CONST(FAKED_REPLY);
