@@ -465,6 +465,14 @@ fn mirrors() -> Vec<Mirror> {
             add_event => F("add_event"),
             get_subs_list => F("get_subs_list"),
         }),
+        mirror!(SrKemi => "sr_kemi_t" {
+            mname => F("mname"),
+            fname => F("fname"),
+            rtype => F("rtype"),
+            func => F("func"),
+            ptypes => F("ptypes"),
+        }),
+        mirror!(SrKemiModule => "sr_kemi_module_t" { mname => F("mname"), kexp => F("kexp") }),
         mirror!(XmppApi => "xmpp_api_t" {
             register_callback => F("register_callback"),
             xpacket => F("xpacket"),
@@ -509,7 +517,13 @@ fn constants() -> Vec<(&'static str, i128)> {
         PROC_NOCHLDINIT,
         // core/error.h
         E_UNSPEC,
+        E_BUG,
         E_CFG,
+        // core/kemi.h
+        SR_KEMI_PARAMS_MAX,
+        SR_KEMIP_NONE,
+        SR_KEMIP_INT,
+        SR_KEMIP_STR,
         // core/pvar.h
         PV_VAL_NULL,
         PV_VAL_STR,
