@@ -109,7 +109,12 @@ fn host_strings() -> (String, String, String) {
                 .find_map(|l| l.strip_prefix(name))
                 .map(|v| v.trim().to_string())
         };
-        if let (Some(v), Some(f)) = (field("version:"), field("flags:")) {
+        // `version:` may end with a repository id after the ")": not part of the check.
+        let version = field("version:").map(|v| match v.find(')') {
+            Some(end) => v[..=end].to_string(),
+            None => v,
+        });
+        if let (Some(v), Some(f)) = (version, field("flags:")) {
             return (v, f, format!("`{bin} -v`"));
         }
     }

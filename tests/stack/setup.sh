@@ -25,9 +25,14 @@ PKGS=(kamailio kamailio-presence-modules kamailio-xmpp-modules prosody
 
 # 1. deb-src entry mirroring the bookworm deb entries (only when none exists).
 SRC_FILE=/etc/apt/sources.list.d/kamailio-test-stack-src.sources
+# A bookworm one specifically: build-kamailio-6.0.sh adds a trixie deb-src entry of its own.
 have_deb_src() {
-    grep -rqsE '^(Types:.*deb-src|deb-src[[:space:]])' \
-        /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
+        [ -f "$f" ] || continue
+        grep -qsE '^(Types:.*deb-src|deb-src[[:space:]])' "$f" && grep -qsw bookworm "$f" && return 0
+    done
+    return 1
 }
 added_src=no
 if have_deb_src; then
@@ -74,7 +79,8 @@ esac
 # 3. Debian's kamailio source (with debian/ patches applied), outside git.
 if [ "$need_source" = yes ]; then
     say "apt-get source kamailio=$inst_ver into $SRC_PARENT"
-    rm -rf "$SRC_PARENT"
+    # Only this version's tree: $SRC_PARENT also holds the 6.0.1 source and build.
+    rm -rf "$SRC_PARENT/kamailio-$KVER"
     mkdir -p "$SRC_PARENT"
     (cd "$SRC_PARENT" && apt-get source -qq "kamailio=$inst_ver")
 else

@@ -72,7 +72,7 @@ impl Pv {
                 std::slice::from_raw_parts(value.rs.s.cast::<u8>(), value.rs.len as usize)
             })
         } else if value.flags & (PV_VAL_INT | PV_TYPE_INT) != 0 {
-            PvRead::Int(value.ri as i64)
+            PvRead::Int(i64::from(value.ri))
         } else {
             PvRead::Null
         };
