@@ -19,9 +19,10 @@ use xmpp_component_link::stats::Stats;
 
 use crate::inbound::{self, Outcome};
 use crate::ipc::Received;
+use crate::link_status::Refusal;
 use crate::outbound::monotonic_ms;
+use crate::sip_out;
 use crate::transport::{self, Transport};
-use crate::{link_status, sip_out};
 
 /// Longest wait in one tick, so the core's loop runs `cfg_update()` often enough.
 const MAX_WAIT: Duration = Duration::from_millis(100);
@@ -39,6 +40,8 @@ struct Manager {
     buf: Vec<u8>,
     /// Whether the link has been up since the last close.
     up: bool,
+    /// When an authenticated link last went down (monotonic ms), until it is up again.
+    down_at: Option<u64>,
     /// Worker refusals and link counters when the link last went down.
     refused_at_down: [u64; 3],
     stats_at_down: Stats,
@@ -97,6 +100,7 @@ impl Manager {
             }),
             buf: vec![0; DEFAULT_MAX_FRAME],
             up: false,
+            down_at: None,
             refused_at_down: t.status.refused(),
             stats_at_down: Stats::default(),
             last_queue_full_log: 0,
@@ -210,17 +214,26 @@ impl Manager {
         self.up = true;
         self.t.status.set_up(true);
         let c = &self.t.config;
-        let refused = self.t.status.refused();
-        let stats = *self.link.stats();
+        let Some(down_at) = self.down_at.take() else {
+            log::info!(
+                "XMPP link up: component '{}' authenticated at {}:{} (stream {stream_id})",
+                c.domain,
+                c.host,
+                c.port
+            );
+            return;
+        };
+        let refused = self.t.status.refused()[Refusal::LinkDown as usize]
+            - self.refused_at_down[Refusal::LinkDown as usize];
+        let stats = self.link.stats();
         log::info!(
-            "XMPP link up: component '{}' authenticated at {}:{} (stream {stream_id}); while \
-             it was down: {} stanzas refused to SIP workers, {} queued stanzas lost or expired, \
-             {} dropped on a full queue",
+            "XMPP link up again after {:.1} s: component '{}' authenticated at {}:{} (stream \
+             {stream_id}); while it was down {refused} stanzas were refused to SIP workers, {} \
+             queued stanzas were lost or expired and {} dropped on a full queue",
+            monotonic_ms().saturating_sub(down_at) as f64 / 1000.0,
             c.domain,
             c.host,
             c.port,
-            refused[link_status::Refusal::LinkDown as usize]
-                - self.refused_at_down[link_status::Refusal::LinkDown as usize],
             stats.dropped_link_down - self.stats_at_down.dropped_link_down,
             stats.dropped_queue_full - self.stats_at_down.dropped_queue_full,
         );
@@ -258,6 +271,7 @@ impl Manager {
             );
         }
         if was_up {
+            self.down_at = Some(monotonic_ms());
             self.refused_at_down = self.t.status.refused();
             self.stats_at_down = *self.link.stats();
         }

@@ -15,8 +15,9 @@ use kamailio_module::{SipMsg, host};
 
 use crate::ipc::Ipc;
 use crate::link_status::LinkStatus;
+use crate::send_message::{self, NotQueued};
 use crate::transport::{self, Transport};
-use crate::{api, manager, params, send_message};
+use crate::{api, manager, params};
 
 pub const MODULE_NAME: &CStr = c"xmpp";
 
@@ -182,10 +183,11 @@ unsafe extern "C" fn xmpp_send_message(
         };
         match send_message::handle(t, &msg) {
             Ok(()) => 1,
-            Err(why) => {
+            Err(NotQueued::Input(why)) => {
                 log::warn!("xmpp_send_message: {why}");
                 -1
             }
+            Err(NotQueued::Refused) => -1,
         }
     })
 }

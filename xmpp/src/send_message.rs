@@ -48,11 +48,25 @@ fn fields(raw: &[u8]) -> Result<Fields, String> {
     })
 }
 
-/// Queues the chat message; 1 if queued, -1 otherwise.
-pub fn handle(t: &Transport, msg: &SipMsg<'_>) -> Result<(), String> {
+/// Why the MESSAGE was not queued.
+pub enum NotQueued {
+    /// The MESSAGE lacks what C requires (worth a log line each time).
+    Input(String),
+    /// Refused by the transport (link down, busy), already counted and logged.
+    Refused,
+}
+
+impl From<String> for NotQueued {
+    fn from(why: String) -> Self {
+        Self::Input(why)
+    }
+}
+
+/// Queues the chat message.
+pub fn handle(t: &Transport, msg: &SipMsg<'_>) -> Result<(), NotQueued> {
     let (raw_message, ruri) = t
         .message_pvs
-        .ok_or("the pv module is not loaded ($mb and $ru are needed)")?;
+        .ok_or_else(|| "the pv module is not loaded ($mb and $ru are needed)".to_string())?;
     let fields = raw_message
         .read(msg, |v| match v {
             PvRead::Str(raw) => fields(raw),
@@ -75,7 +89,7 @@ pub fn handle(t: &Transport, msg: &SipMsg<'_>) -> Result<(), String> {
         &fields.tag,
         &fields.body,
     )
-    .map_err(|why| why.describe().to_string())
+    .map_err(|_| NotQueued::Refused)
 }
 
 #[cfg(test)]
