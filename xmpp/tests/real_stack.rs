@@ -15,31 +15,28 @@ const T: Duration = Duration::from_secs(10);
 const ALICE: &str = "sip:alice@sip.example";
 const BOB: &str = "bob@xmpp.example";
 
-/// This test's profile directory (`<target>/<profile>`; the executable is in `deps/`).
-fn profile_dir() -> PathBuf {
+/// The newest `name` built with this test: beside the test executable (`deps/`, where
+/// `cargo test` leaves libraries) or in the profile directory (where `cargo build` puts them).
+fn built(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    exe.ancestors()
-        .nth(2)
-        .expect("target profile dir")
-        .to_path_buf()
-}
-
-/// The `libxmpp.so` built with this test.
-fn rust_xmpp_module() -> PathBuf {
-    let so = profile_dir().join("libxmpp.so");
-    assert!(so.is_file(), "{} not built", so.display());
-    so
-}
-
-/// The Rust `libpua_xmpp.so` built as this package's dev-dependency.
-fn rust_pua_xmpp_module() -> PathBuf {
-    let dir = profile_dir();
-    [dir.join("libpua_xmpp.so"), dir.join("deps/libpua_xmpp.so")]
+    let deps = exe.parent().expect("deps dir");
+    let profile = deps.parent().expect("target profile dir");
+    [deps.join(name), profile.join(name)]
         .into_iter()
         .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
         .max_by_key(|(t, _)| *t)
         .map(|(_, p)| p)
-        .expect("libpua_xmpp.so not built")
+        .unwrap_or_else(|| panic!("{name} not built"))
+}
+
+/// The `libxmpp.so` built with this test.
+fn rust_xmpp_module() -> PathBuf {
+    built("libxmpp.so")
+}
+
+/// The Rust `libpua_xmpp.so`, built as this package's dev-dependency.
+fn rust_pua_xmpp_module() -> PathBuf {
+    built("libpua_xmpp.so")
 }
 
 /// Debian's C pua_xmpp on top of our xmpp module.

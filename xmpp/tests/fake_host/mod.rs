@@ -381,16 +381,18 @@ pub unsafe extern "C" fn sr_kemi_modules_get() -> *mut SrKemiModule {
 
 // ---- Loading the module under test ----
 
-/// The built `libxmpp.so` (beside the test executable's `deps/` directory).
+/// The built `libxmpp.so`: the newest of the one beside this test executable (`deps/`, where
+/// `cargo test` leaves it) and the one in the profile directory (where `cargo build` puts it).
 pub fn built_module() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target profile dir");
-    let so = dir.join("libxmpp.so");
-    assert!(so.exists(), "{} not built", so.display());
-    so
+    let deps = exe.parent().expect("deps dir");
+    let profile = deps.parent().expect("target profile dir");
+    [deps.join("libxmpp.so"), profile.join("libxmpp.so")]
+        .into_iter()
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, p)| p)
+        .expect("libxmpp.so not built")
 }
 
 /// A private copy of the module, so each test has its own module state.
