@@ -49,10 +49,10 @@ pub fn handle_raw(gw: &Gateway, raw: &[u8]) -> Result<Outcome, FlowError> {
         .to()
         .ok_or_else(|| FlowError::Input("NOTIFY without a valid To header".into()))?;
     let call_id = header("Call-ID")?;
+    // Without both tags the NOTIFY is outside any dialog, so outside every gateway
+    // subscription (481), not a malformed request.
     let (Some(from_tag), Some(to_tag)) = (from.tag, to.tag) else {
-        return Err(FlowError::Input(
-            "NOTIFY outside a dialog (From or To tag missing)".into(),
-        ));
+        return Err(FlowError::UnknownDialog);
     };
     if sip.body.len() > gw.limits.max_body_size {
         return Err(FlowError::Input(format!(
