@@ -93,9 +93,18 @@ impl Gateway {
         what: &'static str,
         uri: &str,
     ) -> Result<String, FlowError> {
+        // The xmpp module "translates" a JID without a node, or without the separator, into a
+        // SIP URI without a user or host (`sip:gw.example`, `sip:bob`, `sip:@d`): no SIP
+        // request may be sent to or from such an address.
+        let usable = |s: &String| match which {
+            Translate::DecodeXmppToSip | Translate::EncodeXmppToSip => {
+                sip_xmpp_presence::parse_sip_uri(s).is_ok()
+            }
+            Translate::DecodeSipToXmpp | Translate::EncodeSipToXmpp => !s.is_empty(),
+        };
         self.xmpp
             .translate(which, uri)
-            .filter(|s| !s.is_empty())
+            .filter(usable)
             .ok_or_else(|| FlowError::Translate(what, uri.to_string()))
     }
 
