@@ -12,6 +12,7 @@ use sip_xmpp_presence::{
     presence_stanza, winfo_notify_action,
 };
 
+use super::dialogs::DialogId;
 use super::{FlowError, Gateway};
 
 /// What the NOTIFY flow did, for the log and the return value.
@@ -81,7 +82,12 @@ pub fn handle_raw(gw: &Gateway, raw: &[u8]) -> Result<Outcome, FlowError> {
         flag: XMPP_SUBSCRIBE,
         event: event_code,
     };
-    if gw.pua.is_dialog(&dialog) == DialogState::Unknown {
+    let id = DialogId {
+        call_id: dialog.call_id,
+        local_tag: dialog.local_tag,
+        remote_tag: dialog.remote_tag,
+    };
+    if !known_to_the_gateway(gw, event_code, &dialog, &id) {
         return Err(FlowError::UnknownDialog);
     }
     if state.state == SubState::Terminated {
@@ -95,6 +101,7 @@ pub fn handle_raw(gw: &Gateway, raw: &[u8]) -> Result<Outcome, FlowError> {
             dialog.pres_uri,
             dialog.watcher_uri,
             contact.as_bytes(),
+            &id,
         );
     }
     let has_body = !sip.body.iter().all(u8::is_ascii_whitespace);
@@ -113,6 +120,33 @@ pub fn handle_raw(gw: &Gateway, raw: &[u8]) -> Result<Outcome, FlowError> {
             sip.body,
         ),
     }
+}
+
+/// Whether the NOTIFY belongs to a gateway subscription. pua's lookup ignores the event and
+/// compares Call-ID and tags only up to the length it stored (a longer Call-ID or tag still
+/// matches), so where the 2xx of the subscription was seen, its exact dialog and event are
+/// required first. Without that knowledge (a NOTIFY that overtook the 2xx, a full table,
+/// dialogs pua restored from its database) pua's answer stands.
+fn known_to_the_gateway(gw: &Gateway, event: i32, key: &DialogKey<'_>, id: &DialogId<'_>) -> bool {
+    match gw.dialogs.get(event, key.pres_uri, key.watcher_uri) {
+        Some(known) if !known.is(id) => return false,
+        Some(_) => {}
+        None => {
+            let other = if event == PRESENCE_EVENT {
+                PWINFO_EVENT
+            } else {
+                PRESENCE_EVENT
+            };
+            if gw
+                .dialogs
+                .get(other, key.pres_uri, key.watcher_uri)
+                .is_some_and(|k| !k.call_id.is_empty() && k.call_id == id.call_id)
+            {
+                return false;
+            }
+        }
+    }
+    gw.pua.is_dialog(key) != DialogState::Unknown
 }
 
 fn presence(

@@ -9,6 +9,7 @@ use kamailio_module::sys::{PRESENCE_EVENT, XMPP_INITIAL_SUBS};
 use kamailio_module::xmpp::{StanzaKind, Translate};
 use sip_xmpp_presence::{PresenceType, SipMessage, StartLine, error_presence, presence_stanza};
 
+use super::dialogs::DialogId;
 use super::{FlowError, Gateway};
 
 /// What the flow needs of a reply.
@@ -19,6 +20,11 @@ pub struct ReplyInfo {
     pub contact: Option<String>,
     /// The granted expiry: 0 when the subscription ended.
     pub expires: Option<u32>,
+    pub call_id: Option<String>,
+    /// The From tag: pua's, the gateway's end of the dialog.
+    pub local_tag: Option<String>,
+    /// The To tag: the notifier's.
+    pub remote_tag: Option<String>,
 }
 
 pub fn reply_info(raw: &[u8]) -> Result<ReplyInfo, FlowError> {
@@ -32,6 +38,9 @@ pub fn reply_info(raw: &[u8]) -> Result<ReplyInfo, FlowError> {
         reason: reason.to_string(),
         contact: sip.contact().map(str::to_string),
         expires: sip.header("Expires").and_then(|e| e.trim().parse().ok()),
+        call_id: sip.call_id().map(str::to_string),
+        local_tag: sip.from().and_then(|a| a.tag).map(str::to_string),
+        remote_tag: sip.to().and_then(|a| a.tag).map(str::to_string),
     })
 }
 
@@ -46,6 +55,9 @@ pub fn handle(
             reason: "Request Timeout".into(),
             contact: None,
             expires: None,
+            call_id: None,
+            local_tag: None,
+            remote_tag: None,
         },
         Reply::Missing => return Err(FlowError::Input("pua passed no reply".into())),
         Reply::Message(msg) => gw.raw_message.read(msg, |raw| match raw {
@@ -62,10 +74,19 @@ pub fn handle(
     );
     match (info.code, &info.contact) {
         (200..=299, Some(contact)) if info.expires != Some(0) => {
+            // A 2xx without them is no valid SIP; the contact alone is still worth keeping.
+            fn bytes(s: &Option<String>) -> &[u8] {
+                s.as_deref().unwrap_or("").as_bytes()
+            }
+            let id = DialogId {
+                call_id: bytes(&info.call_id),
+                local_tag: bytes(&info.local_tag),
+                remote_tag: bytes(&info.remote_tag),
+            };
             gw.dialogs
-                .remember(event, pres_uri, watcher_uri, contact.as_bytes())
+                .remember(event, pres_uri, watcher_uri, contact.as_bytes(), &id)
         }
-        (200..=299, _) | (300.., _) => gw.dialogs.forget(event, pres_uri, watcher_uri),
+        (200.., _) => gw.dialogs.forget(event, pres_uri, watcher_uri),
         _ => {}
     }
     if subscription.flag() & XMPP_INITIAL_SUBS == 0 || event != PRESENCE_EVENT || info.code < 200 {
