@@ -26,96 +26,32 @@ pub const FALSE: c_int = -1;
 /// False, because the NOTIFY belongs to no gateway subscription (answer 481).
 pub const FALSE_NO_SUBSCRIPTION: c_int = -2;
 
-const fn cmd(
-    name: &'static CStr,
-    function: CmdFunction,
-    param_no: c_int,
-    fixup: Option<FixupFunction>,
-    free_fixup: Option<FixupFunction>,
-    flags: u32,
-) -> CmdExport {
-    CmdExport {
-        name: name.as_ptr(),
-        function: Some(function),
-        param_no,
-        fixup,
-        free_fixup,
-        flags,
-    }
-}
-
-const fn param(name: &'static CStr, type_: u32, setter: ParamFunction) -> ParamExport {
-    ParamExport {
-        name: name.as_ptr(),
-        type_: type_ | PARAM_USE_FUNC,
-        param_pointer: setter as *mut c_void,
-    }
-}
-
 static CMDS: [CmdExport; 5] = [
-    cmd(
-        c"pua_xmpp_notify",
-        pua_xmpp_notify,
-        0,
-        None,
-        None,
-        REQUEST_ROUTE,
-    ),
+    CmdExport::script(c"pua_xmpp_notify", pua_xmpp_notify, 0, REQUEST_ROUTE),
     // The name the module's original documentation uses in its NOTIFY example.
-    cmd(
-        c"Notify2Xmpp",
-        pua_xmpp_notify,
-        0,
-        None,
-        None,
-        REQUEST_ROUTE,
-    ),
-    cmd(
-        c"pua_xmpp_req_winfo",
-        pua_xmpp_req_winfo,
-        2,
-        Some(fixup_string_params),
-        Some(free_string_params),
-        REQUEST_ROUTE,
-    ),
+    CmdExport::script(c"Notify2Xmpp", pua_xmpp_notify, 0, REQUEST_ROUTE),
+    CmdExport::script(c"pua_xmpp_req_winfo", pua_xmpp_req_winfo, 2, REQUEST_ROUTE)
+        .with_fixup(fixup_string_params, free_string_params),
     // The API for other modules: find_export("bind_pua_xmpp", NO_SCRIPT, 0).
-    cmd(
-        c"bind_pua_xmpp",
-        capi::BIND_AS_CMD,
-        NO_SCRIPT,
-        None,
-        None,
-        0,
-    ),
-    CmdExport {
-        name: std::ptr::null(),
-        function: None,
-        param_no: 0,
-        fixup: None,
-        free_fixup: None,
-        flags: 0,
-    },
+    CmdExport::api(c"bind_pua_xmpp", capi::BIND_AS_CMD, NO_SCRIPT),
+    CmdExport::END,
 ];
 
 static PARAMS: [ParamExport; 6] = [
-    param(c"server_address", PARAM_STRING, params::set_server_address),
-    param(c"outbound_proxy", PARAM_STRING, params::set_outbound_proxy),
-    param(c"max_body_size", PARAM_INT, params::set_max_body_size),
-    param(
+    ParamExport::setter(c"server_address", PARAM_STRING, params::set_server_address),
+    ParamExport::setter(c"outbound_proxy", PARAM_STRING, params::set_outbound_proxy),
+    ParamExport::setter(c"max_body_size", PARAM_INT, params::set_max_body_size),
+    ParamExport::setter(
         c"max_subscriptions",
         PARAM_INT,
         params::set_max_subscriptions,
     ),
-    param(
+    ParamExport::setter(
         c"follow_notify_contact",
         PARAM_INT,
         params::set_follow_notify_contact,
     ),
-    ParamExport {
-        name: std::ptr::null(),
-        type_: 0,
-        param_pointer: std::ptr::null_mut(),
-    },
+    ParamExport::END,
 ];
 
 #[unsafe(no_mangle)]

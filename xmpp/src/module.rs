@@ -4,7 +4,7 @@
 use std::ffi::CStr;
 use std::time::Duration;
 
-use libc::{c_char, c_int, c_void};
+use libc::{c_char, c_int};
 
 use kamailio_module::guard::guard;
 use kamailio_module::kemi::TmUacSend;
@@ -24,58 +24,28 @@ pub const MODULE_NAME: &CStr = c"xmpp";
 /// The core sleeps this long between two manager ticks (each tick itself waits up to 100 ms).
 const TICK_INTERVAL: Duration = Duration::from_millis(1);
 
-const fn cmd(name: &'static CStr, function: CmdFunction, flags: u32) -> CmdExport {
-    CmdExport {
-        name: name.as_ptr(),
-        function: Some(function),
-        param_no: 0,
-        fixup: None,
-        free_fixup: None,
-        flags,
-    }
-}
-
-const fn param(name: &'static CStr, type_: u32, setter: ParamFunction) -> ParamExport {
-    ParamExport {
-        name: name.as_ptr(),
-        type_: type_ | PARAM_USE_FUNC,
-        param_pointer: setter as *mut c_void,
-    }
-}
-
 static CMDS: [CmdExport; 3] = [
-    cmd(c"xmpp_send_message", xmpp_send_message, REQUEST_ROUTE),
-    // The API for other modules: find_export("bind_xmpp", 0, 0); no route may call it.
-    cmd(c"bind_xmpp", api::BIND_AS_CMD, 0),
-    CmdExport {
-        name: std::ptr::null(),
-        function: None,
-        param_no: 0,
-        fixup: None,
-        free_fixup: None,
-        flags: 0,
-    },
+    CmdExport::script(c"xmpp_send_message", xmpp_send_message, 0, REQUEST_ROUTE),
+    // The API for other modules: find_export("bind_xmpp", 0, 0).
+    CmdExport::api(c"bind_xmpp", api::BIND_AS_CMD, 0),
+    CmdExport::END,
 ];
 
 static PARAMS: [ParamExport; 10] = [
-    param(c"backend", PARAM_STRING, params::set_backend),
-    param(
+    ParamExport::setter(c"backend", PARAM_STRING, params::set_backend),
+    ParamExport::setter(
         c"domain_separator",
         PARAM_STRING,
         params::set_domain_separator,
     ),
-    param(c"gateway_domain", PARAM_STRING, params::set_gateway_domain),
-    param(c"xmpp_domain", PARAM_STRING, params::set_xmpp_domain),
-    param(c"xmpp_host", PARAM_STRING, params::set_xmpp_host),
-    param(c"xmpp_port", PARAM_INT, params::set_xmpp_port),
-    param(c"xmpp_password", PARAM_STRING, params::set_xmpp_password),
-    param(c"outbound_proxy", PARAM_STR, params::set_outbound_proxy),
-    param(c"gwmap", PARAM_STRING, params::set_gwmap),
-    ParamExport {
-        name: std::ptr::null(),
-        type_: 0,
-        param_pointer: std::ptr::null_mut(),
-    },
+    ParamExport::setter(c"gateway_domain", PARAM_STRING, params::set_gateway_domain),
+    ParamExport::setter(c"xmpp_domain", PARAM_STRING, params::set_xmpp_domain),
+    ParamExport::setter(c"xmpp_host", PARAM_STRING, params::set_xmpp_host),
+    ParamExport::setter(c"xmpp_port", PARAM_INT, params::set_xmpp_port),
+    ParamExport::setter(c"xmpp_password", PARAM_STRING, params::set_xmpp_password),
+    ParamExport::setter(c"outbound_proxy", PARAM_STR, params::set_outbound_proxy),
+    ParamExport::setter(c"gwmap", PARAM_STRING, params::set_gwmap),
+    ParamExport::END,
 ];
 
 #[unsafe(no_mangle)]

@@ -8,6 +8,7 @@
 //! ([`process`]) and memory shared by all Kamailio processes ([`shared`]). All of this crate's
 //! `unsafe` sits in these modules.
 
+pub mod exports;
 pub mod fixup;
 pub mod guard;
 pub mod kemi;
