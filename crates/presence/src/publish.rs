@@ -6,9 +6,16 @@ use crate::sip_uri::{parse_sip_uri, strip_angle_brackets};
 use crate::xml::{escape_attr, escape_text, push_attr};
 use crate::{PresenceType, XmppPresence};
 
-/// A deterministic, injective token usable in an XML id from an XMPP resource: ASCII letters,
-/// digits, '-' and '.' are kept, every other byte (including '_') becomes `_XX` in upper-case
-/// hex. None or empty gives "".
+/// Longest [`resource_id`] kept as it is. pua refuses a published tuple id of 50 characters or
+/// more (and then publishes nothing), and the id goes into `t-<id>`.
+pub const MAX_RESOURCE_ID: usize = 40;
+
+/// A deterministic token usable in an XML id from an XMPP resource: ASCII letters, digits,
+/// '-' and '.' are kept, every other byte (including '_') becomes `_XX` in upper-case hex.
+/// None or empty gives "". A token longer than [`MAX_RESOURCE_ID`] is cut to its first 24
+/// characters, then '-' and 16 hex digits of a 64-bit FNV-1a hash of the whole resource
+/// (41 characters: no short token has that length), so it stays injective but for a hash
+/// collision.
 pub fn resource_id(resource: Option<&str>) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let resource = resource.unwrap_or("");
@@ -20,6 +27,17 @@ pub fn resource_id(resource: Option<&str>) -> String {
             id.push('_');
             id.push(char::from(HEX[usize::from(b >> 4)]));
             id.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    if id.len() > MAX_RESOURCE_ID {
+        let hash = resource.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        // Every character of `id` is ASCII: any byte offset is a character boundary.
+        id.truncate(MAX_RESOURCE_ID - 16);
+        id.push('-');
+        for shift in (0..16).rev() {
+            id.push(char::from(HEX[((hash >> (shift * 4)) & 15) as usize]));
         }
     }
     id
@@ -171,6 +189,24 @@ mod tests {
         }
         // Injective where a naive mapping would collide.
         assert_ne!(resource_id(Some("a_20")), resource_id(Some("a ")));
+    }
+
+    #[test]
+    fn long_resource_ids_are_cut_and_hashed() {
+        let exact = "x".repeat(MAX_RESOURCE_ID);
+        assert_eq!(resource_id(Some(&exact)), exact);
+        let long = "a-very-long-resource-name-that-goes-on-and-on";
+        let id = resource_id(Some(long));
+        assert_eq!(id.len(), MAX_RESOURCE_ID + 1);
+        assert!(id.starts_with("a-very-long-resource-nam-"), "{id}");
+        // Same prefix, different resource: different id; same resource: same id.
+        let other = resource_id(Some("a-very-long-resource-name-that-goes-on-and-ON"));
+        assert_ne!(id, other);
+        assert_eq!(id, resource_id(Some(long)));
+        // A resource that escapes to three characters a byte.
+        let id = resource_id(Some(&"ü".repeat(30)));
+        assert_eq!(id.len(), MAX_RESOURCE_ID + 1);
+        assert!(id.bytes().all(|c| c.is_ascii_alphanumeric() || b"-._".contains(&c)));
     }
 
     #[test]
