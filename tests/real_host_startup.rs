@@ -1,5 +1,6 @@
-//! Start-up against the REAL host: Debian's kamailio 5.6.3 with presence, pua, pv, tm, sl and
-//! Debian's xmpp module loaded before ours. No XMPP server is needed (the xmpp module only
+//! Start-up against the REAL host: the test stack's host (Debian's kamailio 5.6.3, or the
+//! installation `KAMAILIO_PREFIX` names, e.g. 6.0.1) with presence, pua, pv, tm, sl and the
+//! host's xmpp module loaded before ours. No XMPP server is needed (the xmpp module only
 //! retries its connection). Each test runs Kamailio in its own network namespace.
 
 use std::path::{Path, PathBuf};
@@ -7,9 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use kamailio_test_stack::process::{Proc, wait_until};
-use kamailio_test_stack::{netns, rust_pua_xmpp_module};
-
-const MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
+use kamailio_test_stack::{Host, netns, rust_pua_xmpp_module};
 
 struct Config<'a> {
     pua_before: bool,
@@ -18,6 +17,7 @@ struct Config<'a> {
 }
 
 fn write_config(dir: &Path, c: &Config<'_>) -> PathBuf {
+    let host = Host::get();
     let db = dir.join("db");
     std::fs::create_dir_all(&db).unwrap();
     for table in [
@@ -28,21 +28,22 @@ fn write_config(dir: &Path, c: &Config<'_>) -> PathBuf {
         "xcap",
         "pua",
     ] {
-        std::fs::copy(
-            Path::new("/usr/share/kamailio/dbtext/kamailio").join(table),
-            db.join(table),
-        )
-        .unwrap();
+        std::fs::copy(host.dbtext_dir.join(table), db.join(table)).unwrap();
     }
     let pua = "loadmodule \"pua.so\"\nmodparam(\"pua\", \"db_url\", \"text://DB\")\n";
     let mut cfg = format!(
-        "#!KAMAILIO\ndebug=2\nlog_stderror=yes\nchildren=1\nlisten=udp:127.0.0.1:5060\nmpath=\"{MODULE_DIR}/\"\n\
+        "#!KAMAILIO\ndebug=2\nlog_stderror=yes\nchildren=1\nlisten=udp:127.0.0.1:5060\n{}mpath=\"{}/\"\n\
          loadmodule \"db_text.so\"\nloadmodule \"tm.so\"\nloadmodule \"sl.so\"\nloadmodule \"pv.so\"\n\
          loadmodule \"presence.so\"\nmodparam(\"presence\", \"db_url\", \"text://DB\")\n{}\
          loadmodule \"xmpp.so\"\nmodparam(\"xmpp\", \"xmpp_host\", \"127.0.0.1\")\nmodparam(\"xmpp\", \"xmpp_port\", 5347)\n\
          loadmodule \"{}\"\n{}{}\
          request_route {{\n  if (method == \"NOTIFY\") {{ if (pua_xmpp_notify()) sl_send_reply(\"200\", \"OK\"); exit; }}\n  \
          pua_xmpp_req_winfo(\"$ru\", \"$hdr(Expires)\");\n  sl_send_reply(\"404\", \"Not here\");\n}}\n",
+        host.global_cfg
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+        host.module_dir.display(),
         if c.pua_before { pua } else { "" },
         rust_pua_xmpp_module().display(),
         c.server_address
@@ -64,7 +65,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn kamailio(cfg: &Path, dir: &Path) -> Command {
-    let mut cmd = Command::new("kamailio");
+    let mut cmd = Command::new(&Host::get().kamailio_bin);
     cmd.arg("-f").arg(cfg).args(["-DD", "-E", "-Y"]).arg(dir);
     cmd
 }
@@ -102,10 +103,12 @@ fn starts_logs_its_line_and_stops_cleanly() {
             server_address: Some("sip:gateway@127.0.0.1"),
         },
     );
-    let check = Command::new("kamailio")
+    let check = Command::new(&Host::get().kamailio_bin)
         .arg("-c")
         .arg("-f")
         .arg(&cfg)
+        .arg("-Y")
+        .arg(&dir)
         .output()
         .unwrap();
     assert!(
@@ -121,7 +124,13 @@ fn starts_logs_its_line_and_stops_cleanly() {
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", proc.log()));
     let log = proc.log();
-    assert!(log.contains("ready for kamailio 5.6.3"), "{log}");
+    // The host this build targets (build.rs: KAMAILIO_BIN's `kamailio -v`), e.g.
+    // "kamailio 6.0.1 (x86_64/linux)": the module was accepted by the host it was built for.
+    let want = format!(
+        "ready for {}",
+        kamailio_module::host::MODULE_VERSION.to_string_lossy()
+    );
+    assert!(log.contains(&want), "want {want:?}:\n{log}");
     // Every process forked, none died.
     std::thread::sleep(Duration::from_millis(500));
     proc.check_alive()

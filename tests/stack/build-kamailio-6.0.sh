@@ -7,7 +7,8 @@
 #   target/kamailio/src/kamailio-6.0.1/    unpacked source (headers for the layout test; built in place)
 #   target/kamailio/6.0.1/sbin/kamailio     the core, modules in target/kamailio/6.0.1/lib/kamailio/modules/
 # Modules: the kxmpp group (xmpp, with the expat attribute-loop crash fixed) plus
-#   tm sl rr pv maxfwd textops siputils xlog kex ctl db_text presence presence_xml pua pua_xmpp.
+#   tm sl rr pv maxfwd textops siputils xlog kex ctl db_text usrloc registrar presence presence_xml
+#   pua pua_xmpp (what crates/test-stack/kamailio.cfg.tmpl loads).
 #
 # Environment: KAMAILIO60_DEB_VERSION pins the Debian version (default: the newest 6.0.1-* that
 # `apt-cache showsrc kamailio` lists); JOBS sets make's parallelism (default 2).
@@ -23,7 +24,7 @@ UPSTREAM="6.0.1"
 SRC="$SRC_PARENT/kamailio-$UPSTREAM"
 PREFIX="$KDIR/$UPSTREAM"
 JOBS="${JOBS:-2}"
-MODULES="tm sl rr pv maxfwd textops siputils xlog kex ctl db_text presence presence_xml pua pua_xmpp"
+MODULES="tm sl rr pv maxfwd textops siputils xlog kex ctl db_text usrloc registrar presence presence_xml pua pua_xmpp"
 # The version-check strings of this build (shared KAMAILIO.md, "Kamailio 6.0").
 WANT_VERSION="kamailio $UPSTREAM (x86_64/linux)"
 WANT_FLAGS="USE_TCP, USE_TLS, USE_SCTP, TLS_HOOKS, USE_RAW_SOCKS, DISABLE_NAGLE, USE_MCAST, DNS_IP_HACK, SHM_MMAP, PKG_MALLOC, MEM_JOIN_FREE, Q_MALLOC, F_MALLOC, TLSF_MALLOC, DBG_SR_MEMORY, USE_FUTEX, FAST_LOCK-ADAPTIVE_WAIT, USE_DNS_CACHE, USE_DNS_FAILOVER, USE_NAPTR, USE_DST_BLOCKLIST, HAVE_RESOLV_RES, TLS_PTHREAD_MUTEX_SHARED"
@@ -197,6 +198,8 @@ loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "kex.so"
 loadmodule "ctl.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
 loadmodule "presence.so"
 loadmodule "presence_xml.so"
 loadmodule "pua.so"

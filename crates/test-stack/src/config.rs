@@ -52,9 +52,9 @@ impl ModparamValue {
     }
 }
 
-/// Everything that varies between stacks. `Default` is the C baseline:
-/// Debian's Kamailio with its C `pua_xmpp.so` and the crash-fixed C
-/// `xmpp.so` built by `tests/stack/setup.sh` (or `$XMPP_SO`).
+/// Everything that varies between stacks. `Default` is the C baseline on the
+/// selected host (see [`Host`]): its Kamailio with its C `pua_xmpp.so` and the
+/// crash-fixed C `xmpp.so`.
 #[derive(Debug, Clone)]
 pub struct StackConfig {
     pub kamailio_bin: PathBuf,
@@ -96,21 +96,119 @@ pub fn debian_module_dir() -> PathBuf {
     ))
 }
 
+/// The Kamailio installation the real-stack tests run: the ONE place that reads
+/// `KAMAILIO_PREFIX`.
+///
+/// - `KAMAILIO_PREFIX=<prefix>` (e.g. `target/kamailio/6.0.1` from
+///   `tests/stack/build-kamailio-6.0.sh`): `<prefix>/sbin/kamailio`, modules (including the
+///   crash-fixed C `xmpp.so` and the C `pua_xmpp.so`) in `<prefix>/lib/kamailio/modules`,
+///   db_text templates in `<prefix>/share/kamailio/dbtext/kamailio`.
+/// - unset: Debian's packages (bookworm's 5.6.3), with the crash-fixed C `xmpp.so` that
+///   `tests/stack/setup.sh` builds (`target/kamailio/c-xmpp/xmpp.so`).
+///
+/// `$XMPP_SO` overrides the C xmpp module in both cases. Build the Rust modules for the same
+/// host (`KAMAILIO_BIN=<prefix>/sbin/kamailio`, own `CARGO_TARGET_DIR`), or Kamailio refuses
+/// them on the version check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// `Some` when `KAMAILIO_PREFIX` selected the host.
+    pub prefix: Option<PathBuf>,
+    pub kamailio_bin: PathBuf,
+    pub module_dir: PathBuf,
+    /// The crash-fixed C xmpp module.
+    pub c_xmpp_module: PathBuf,
+    /// The host's C pua_xmpp (the baseline).
+    pub c_pua_xmpp_module: PathBuf,
+    /// The host's UNFIXED C xmpp module (crashes on Prosody's stream header): Debian's, when
+    /// the host is Debian's; `None` for a `KAMAILIO_PREFIX` build (its xmpp.so is fixed).
+    pub stock_xmpp_module: Option<PathBuf>,
+    pub dbtext_dir: PathBuf,
+    /// `(major, minor)` from `kamailio -v`, when it could be read.
+    pub series: Option<(u32, u32)>,
+    /// Global settings this host needs for the tests (see [`Host::needed_global_cfg`]).
+    pub global_cfg: Vec<String>,
+}
+
+impl Host {
+    /// The selected host (computed once per process).
+    pub fn get() -> &'static Host {
+        static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+        HOST.get_or_init(|| {
+            Host::from_prefix(std::env::var_os("KAMAILIO_PREFIX").map(PathBuf::from))
+        })
+    }
+
+    fn from_prefix(prefix: Option<PathBuf>) -> Host {
+        let (kamailio_bin, module_dir, dbtext_dir, default_c_xmpp) = match &prefix {
+            Some(p) => {
+                let module_dir = p.join("lib/kamailio/modules");
+                (
+                    p.join("sbin/kamailio"),
+                    module_dir.clone(),
+                    p.join("share/kamailio/dbtext/kamailio"),
+                    module_dir.join("xmpp.so"),
+                )
+            }
+            None => (
+                PathBuf::from("/usr/sbin/kamailio"),
+                debian_module_dir(),
+                PathBuf::from("/usr/share/kamailio/dbtext/kamailio"),
+                workspace_root().join("target/kamailio/c-xmpp/xmpp.so"),
+            ),
+        };
+        let series = kamailio_series(&kamailio_bin);
+        Host {
+            c_xmpp_module: std::env::var_os("XMPP_SO")
+                .map(PathBuf::from)
+                .unwrap_or(default_c_xmpp),
+            c_pua_xmpp_module: module_dir.join("pua_xmpp.so"),
+            stock_xmpp_module: prefix.is_none().then(|| module_dir.join("xmpp.so")),
+            global_cfg: Self::needed_global_cfg(series),
+            prefix,
+            kamailio_bin,
+            module_dir,
+            dbtext_dir,
+            series,
+        }
+    }
+
+    /// 6.0 drops any SIP message of 32767 bytes or more before the route runs
+    /// (`msg_recv_max_size`, which 5.6 does not know and rejects); the tests send larger
+    /// NOTIFYs, so raise it to 4 MiB there.
+    pub fn needed_global_cfg(series: Option<(u32, u32)>) -> Vec<String> {
+        match series {
+            Some(s) if s >= (6, 0) => vec!["msg_recv_max_size=4194304".to_string()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `(major, minor)` of `<bin> -v` ("version: kamailio 6.0.1 (x86_64/linux) ...").
+fn kamailio_series(bin: &Path) -> Option<(u32, u32)> {
+    let out = std::process::Command::new(bin).arg("-v").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("version:"))?
+        .split_whitespace()
+        .nth(1)?;
+    let mut it = number.split('.').map(|p| p.parse::<u32>().ok());
+    Some((it.next()??, it.next()??))
+}
+
 impl Default for StackConfig {
     fn default() -> Self {
-        let module_dir = debian_module_dir();
+        let host = Host::get();
         StackConfig {
-            kamailio_bin: PathBuf::from("/usr/sbin/kamailio"),
-            pua_xmpp_module: module_dir.join("pua_xmpp.so"),
-            xmpp_module: std::env::var_os("XMPP_SO")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join("target/kamailio/c-xmpp/xmpp.so")),
-            module_dir,
+            kamailio_bin: host.kamailio_bin.clone(),
+            pua_xmpp_module: host.c_pua_xmpp_module.clone(),
+            xmpp_module: host.c_xmpp_module.clone(),
+            module_dir: host.module_dir.clone(),
             extra_pua_xmpp_params: Vec::new(),
-            extra_global_cfg: Vec::new(),
+            extra_global_cfg: host.global_cfg.clone(),
             mem_manager: None,
             debug: 2,
-            dbtext_dir: PathBuf::from("/usr/share/kamailio/dbtext/kamailio"),
+            dbtext_dir: host.dbtext_dir.clone(),
             prosody_bin: PathBuf::from("/usr/bin/prosody"),
             start_timeout: std::time::Duration::from_secs(20),
         }
@@ -138,37 +236,34 @@ impl StackConfig {
     }
 }
 
-/// Finds the built Rust `libpua_xmpp.so`: `$PUA_XMPP_SO` if set, else the
-/// newest of `{debug,release}/libpua_xmpp.so` under `$CARGO_TARGET_DIR`,
-/// the target dir this test binary runs from, and the workspace's `target/`.
-/// Panics with a hint when none exists.
+/// Finds the built Rust `libpua_xmpp.so`: the one of this test executable's OWN target dir
+/// (`<target>/<profile>/libpua_xmpp.so`, the executable being `<target>/<profile>/deps/<test>`),
+/// else `$PUA_XMPP_SO`. Never another target dir's, so a run for one host (its own
+/// `CARGO_TARGET_DIR`) cannot load the build for the other. Panics with a hint when none exists.
 pub fn rust_pua_xmpp_module() -> PathBuf {
-    if let Some(p) = std::env::var_os("PUA_XMPP_SO") {
+    own_target_module("libpua_xmpp.so", "PUA_XMPP_SO", "cargo build -p pua_xmpp")
+}
+
+/// Finds the built Rust `libxmpp.so` the same way (`$RUST_XMPP_SO` as the fallback).
+pub fn rust_xmpp_module() -> PathBuf {
+    own_target_module("libxmpp.so", "RUST_XMPP_SO", "cargo build -p xmpp")
+}
+
+/// `<target>/<profile>/<file>` of the running executable, else `$<env>`.
+fn own_target_module(file: &str, env: &str, build_hint: &str) -> PathBuf {
+    let own = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join(file)));
+    if let Some(p) = own.as_ref().filter(|p| p.is_file()) {
+        return p.clone();
+    }
+    if let Some(p) = std::env::var_os(env) {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "PUA_XMPP_SO={} is not a file", p.display());
+        assert!(p.is_file(), "{env}={} is not a file", p.display());
         return p;
     }
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(t));
-    }
-    // A test binary lives in <target>/<profile>/deps/.
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(t) = exe.ancestors().nth(3)
-    {
-        dirs.push(t.to_path_buf());
-    }
-    dirs.push(workspace_root().join("target"));
-    let newest = dirs
-        .iter()
-        .flat_map(|d| ["debug", "release"].map(|p| d.join(p).join("libpua_xmpp.so")))
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max_by_key(|(t, _)| *t);
-    match newest {
-        Some((_, p)) => p,
-        None => panic!(
-            "no libpua_xmpp.so found (looked in {dirs:?}); build it with `cargo build -p pua_xmpp` \
-             or set PUA_XMPP_SO"
-        ),
-    }
+    panic!(
+        "no {file} beside this test executable (looked for {own:?}); build it with \
+         `{build_hint}` in the same CARGO_TARGET_DIR and profile, or set {env}"
+    )
 }

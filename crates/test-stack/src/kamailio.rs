@@ -62,7 +62,11 @@ pub fn start(cfg: &StackConfig, dir: &Path) -> io::Result<Proc> {
         if !p.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{} is missing (run tests/stack/setup.sh?)", p.display()),
+                format!(
+                    "{} is missing (run tests/stack/setup.sh, or tests/stack/build-kamailio-6.0.sh \
+                     for KAMAILIO_PREFIX=target/kamailio/6.0.1?)",
+                    p.display()
+                ),
             ));
         }
     }

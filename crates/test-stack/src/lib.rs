@@ -8,7 +8,9 @@
 //! stack.assert_no_crash();
 //! ```
 //! Prerequisite: `tests/stack/setup.sh` (as root) has installed the packages
-//! and built the crash-fixed C `xmpp.so`.
+//! and built the crash-fixed C `xmpp.so`. `KAMAILIO_PREFIX` selects another
+//! Kamailio installation (e.g. 6.0.1 from `tests/stack/build-kamailio-6.0.sh`,
+//! see [`Host`]).
 
 pub mod config;
 pub mod kamailio;
@@ -24,8 +26,8 @@ pub mod xml_framer;
 pub mod xmpp_client;
 
 pub use config::{
-    GATEWAY_URI, ModparamValue, SIP_DOMAIN, SIP_GW_DOMAIN, StackConfig, XMPP_DOMAIN,
-    XMPP_GW_DOMAIN, jid_for_sip, rust_pua_xmpp_module, sip_for_jid,
+    GATEWAY_URI, Host, ModparamValue, SIP_DOMAIN, SIP_GW_DOMAIN, StackConfig, XMPP_DOMAIN,
+    XMPP_GW_DOMAIN, jid_for_sip, rust_pua_xmpp_module, rust_xmpp_module, sip_for_jid,
 };
 pub use sip_msg::SipMessage;
 pub use sip_ua::{Dialog, Publish, SipUa};

@@ -69,11 +69,16 @@ fn processes_are_killed_when_a_test_panics() {
 }
 
 /// Debian's stock xmpp.so dies on Prosody's stream header (KAMAILIO.md item
-/// 1), which takes Kamailio down; start-up must report that, not hang.
+/// 1), which takes Kamailio down; start-up must report that, not hang. Only on Debian's host:
+/// a `KAMAILIO_PREFIX` build has the fixed module only.
 #[test]
 fn stock_debian_xmpp_module_crash_is_reported() {
+    let Some(stock) = kamailio_test_stack::Host::get().stock_xmpp_module.clone() else {
+        eprintln!("skipped: KAMAILIO_PREFIX's host has no unfixed xmpp.so");
+        return;
+    };
     let cfg = StackConfig {
-        xmpp_module: kamailio_test_stack::config::debian_module_dir().join("xmpp.so"),
+        xmpp_module: stock,
         ..StackConfig::c_baseline()
     };
     let err = match Stack::try_start(cfg) {
