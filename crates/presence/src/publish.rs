@@ -206,7 +206,10 @@ mod tests {
         // A resource that escapes to three characters a byte.
         let id = resource_id(Some(&"ü".repeat(30)));
         assert_eq!(id.len(), MAX_RESOURCE_ID + 1);
-        assert!(id.bytes().all(|c| c.is_ascii_alphanumeric() || b"-._".contains(&c)));
+        assert!(
+            id.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-._".contains(&c))
+        );
     }
 
     #[test]
