@@ -15,8 +15,9 @@ pub enum StartLine<'a> {
 pub struct SipMessage<'a> {
     pub start_line: StartLine<'a>,
     pub body: &'a [u8],
-    /// The header lines, from after the start line up to (not including) the empty line.
-    headers: &'a str,
+    /// The header lines, from after the start line up to (not including) the empty line. Not
+    /// necessarily UTF-8: a header is read only when its own value is.
+    headers: &'a [u8],
 }
 
 /// A From/To/Contact value: the URI and the `tag` parameter.
@@ -94,8 +95,9 @@ fn parse_start_line(line: &str) -> Result<StartLine<'_>, TranslateError> {
 }
 
 impl<'a> SipMessage<'a> {
-    /// Parses the head (start line and headers, which must be UTF-8) and finds the body:
-    /// exactly Content-Length bytes when that header is present, else the rest of `buf`.
+    /// Parses the head and finds the body: exactly Content-Length bytes when that header is
+    /// present, else the rest of `buf`. The start line must be UTF-8; other header lines need
+    /// not be (Kamailio passes Latin-1 `Server` or display-name bytes on), see [`Self::header`].
     pub fn parse(buf: &'a [u8]) -> Result<Self, TranslateError> {
         // Leading CRLFs are keep-alives (RFC 5626), not part of the message.
         let skip = buf
@@ -106,14 +108,16 @@ impl<'a> SipMessage<'a> {
         let (head_len, body_start) = split_head(buf).ok_or_else(|| {
             TranslateError::Malformed("SIP message has no empty line after its headers".into())
         })?;
-        let head = std::str::from_utf8(&buf[..head_len]).map_err(|e| TranslateError::NotUtf8 {
-            valid_up_to: skip + e.valid_up_to(),
-        })?;
-        let (first, headers) = head.split_once('\n').unwrap_or((head, ""));
+        let head = &buf[..head_len];
+        let first_len = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+        let first =
+            std::str::from_utf8(&head[..first_len]).map_err(|e| TranslateError::NotUtf8 {
+                valid_up_to: skip + e.valid_up_to(),
+            })?;
         let mut message = SipMessage {
             start_line: parse_start_line(first.trim_end_matches('\r'))?,
             body: &buf[body_start..],
-            headers,
+            headers: head.get(first_len + 1..).unwrap_or(b""),
         };
         if let Some(value) = message.header("Content-Length") {
             let length: usize = value.parse().map_err(|_| TranslateError::InvalidValue {
@@ -132,23 +136,33 @@ impl<'a> SipMessage<'a> {
 
     /// The value of the first header called `name` (case-insensitive, compact forms match
     /// their long names both ways), trimmed; a folded value is returned with its line breaks.
+    /// None when absent, or when that value is not UTF-8.
     pub fn header(&self, name: &str) -> Option<&'a str> {
         let want = long_name(name);
         let h = self.headers;
-        let line_end = |from: usize| h[from..].find('\n').map_or(h.len(), |i| from + i);
+        let line_end = |from: usize| {
+            h[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(h.len(), |i| from + i)
+        };
+        let folded = |at: usize| matches!(h.get(at), Some(b' ' | b'\t'));
         let mut pos = 0;
         while pos < h.len() {
             let end = line_end(pos);
             let line = &h[pos..end];
-            if let Some((n, _)) = line.split_once(':')
-                && !line.starts_with([' ', '\t'])
+            if !folded(pos)
+                && let Some(colon) = line.iter().position(|&b| b == b':')
+                && let Ok(n) = std::str::from_utf8(&line[..colon])
                 && long_name(n.trim()).eq_ignore_ascii_case(want)
             {
                 let mut value_end = end;
-                while value_end < h.len() && h[value_end + 1..].starts_with([' ', '\t']) {
+                while value_end < h.len() && folded(value_end + 1) {
                     value_end = line_end(value_end + 1);
                 }
-                return Some(h[pos + n.len() + 1..value_end].trim());
+                return std::str::from_utf8(&h[pos + colon + 1..value_end])
+                    .ok()
+                    .map(str::trim);
             }
             pos = end + 1;
         }
@@ -347,6 +361,25 @@ mod tests {
     }
 
     #[test]
+    fn headers_that_are_not_utf8_are_skipped_not_fatal() {
+        let raw = b"SIP/2.0 200 OK\r\nServer: Caf\xe9 SIP\r\nFrom: \"Jos\xe9\" <sip:a@b>;tag=1\r\n\
+            To: <sip:c@d>;tag=2\r\nContact: <sip:c@10.0.0.1>\r\nContent-Length: 0\r\n\r\n";
+        let msg = SipMessage::parse(raw).unwrap();
+        assert_eq!(
+            msg.start_line,
+            StartLine::Response {
+                code: 200,
+                reason: "OK"
+            }
+        );
+        assert_eq!(msg.header("Server"), None);
+        assert_eq!(msg.from(), None);
+        assert_eq!(msg.to().map(|t| t.tag), Some(Some("2")));
+        assert_eq!(msg.contact(), Some("sip:c@10.0.0.1"));
+        assert_eq!(msg.content_length(), Some(0));
+    }
+
+    #[test]
     fn errors() {
         let cases: [(&[u8], TranslateError); 7] = [
             (
@@ -361,8 +394,8 @@ mod tests {
                 },
             ),
             (
-                b"NOTIFY sip:a@b SIP/2.0\r\nFrom: \xff\r\n\r\n",
-                TranslateError::NotUtf8 { valid_up_to: 30 },
+                b"NOTIFY sip:a@b\xff SIP/2.0\r\nFrom: <sip:a@b>\r\n\r\n",
+                TranslateError::NotUtf8 { valid_up_to: 14 },
             ),
             (
                 b"NOTIFY sip:a@b SIP/2.0\r\n",
