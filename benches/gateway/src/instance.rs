@@ -1,0 +1,265 @@
+//! One Kamailio with one pua_xmpp module, its SIP agent and its component server, and the
+//! measured phases: gateway subscriptions, NOTIFY runs, XMPP presence runs, memory samples.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::agent::{Agent, GwDialog, NotifyRun};
+use crate::component::{Component, ComponentListener, Kind};
+use crate::kamailio::{Kamailio, KamailioSetup, ProcSample};
+use crate::workload::{Body, subscribe_stanza, user_presence};
+
+/// Timeouts and windows; looser under valgrind.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub notify_window: u64,
+    pub subscribe_window: u64,
+    /// Injected XMPP presences per second.
+    pub presence_rate: u64,
+    pub timeout: Duration,
+}
+
+pub struct Instance {
+    pub kam: Kamailio,
+    agent: Agent,
+    comp: Component,
+    dialogs: Vec<GwDialog>,
+    pace: Pace,
+    /// XMPP presences injected so far (the alternation continues across runs).
+    presences: u64,
+}
+
+/// A NOTIFY run as measured.
+#[derive(Clone, Copy, Debug)]
+pub struct NotifyPhase {
+    pub sip: NotifyRun,
+    pub stanzas: u64,
+    /// Until the last answer and the last stanza.
+    pub elapsed: Duration,
+    pub cpu_us: u64,
+}
+
+/// An XMPP presence run as measured.
+#[derive(Clone, Copy, Debug)]
+pub struct PresencePhase {
+    pub stanzas: u64,
+    pub publishes: u64,
+    pub cpu_us: u64,
+    /// XMPP Manager and SIP workers only.
+    pub cpu_us_gateway: u64,
+}
+
+/// Memory as Kamailio reports it (pkg summed over processes, shm) and RssAnon per process.
+#[derive(Clone, Debug)]
+pub struct MemSample {
+    pub pkg_used: u64,
+    pub shm_used: u64,
+    pub rss_anon_kb: BTreeMap<i32, u64>,
+}
+
+fn cpu_sum(s: &BTreeMap<i32, ProcSample>) -> u64 {
+    s.values().map(|p| p.cpu_us).sum()
+}
+
+impl Instance {
+    pub fn start(setup: &KamailioSetup, dir: &Path, pace: Pace) -> io::Result<Instance> {
+        let listener = ComponentListener::bind()?;
+        let agent = Agent::bind()?;
+        let kam = Kamailio::start(setup, dir)?;
+        let comp = listener.accept(setup.start_timeout, || kam.check_alive())?;
+        Ok(Instance {
+            kam,
+            agent,
+            comp,
+            dialogs: Vec::new(),
+            pace,
+            presences: 0,
+        })
+    }
+
+    /// Adds gateway subscriptions (XMPP bobN subscribes to SIP aliceN) until there are `k`:
+    /// each is answered by the agent and confirmed to XMPP with `subscribed`.
+    pub fn subscribe_up_to(&mut self, k: usize) -> io::Result<()> {
+        let from = self.dialogs.len();
+        let base = self.comp.count(Kind::Subscribed) - from as u64;
+        let mut chunk = String::new();
+        let mut i = from;
+        let deadline = Instant::now() + self.pace.timeout * 4;
+        while i < k {
+            let confirmed = (self.comp.count(Kind::Subscribed) - base) as usize;
+            if i - confirmed >= self.pace.subscribe_window as usize {
+                self.check_progress(deadline, "gateway subscriptions")?;
+                std::thread::sleep(Duration::from_micros(200));
+                continue;
+            }
+            chunk.clear();
+            let room = self.pace.subscribe_window as usize - (i - confirmed);
+            let end = (i + room.min(50)).min(k);
+            for n in i..end {
+                chunk.push_str(&subscribe_stanza(n));
+            }
+            i = end;
+            self.comp.send(chunk.as_bytes())?;
+        }
+        if !self
+            .comp
+            .wait_count(Kind::Subscribed, base + k as u64, self.pace.timeout * 2)
+        {
+            return Err(io::Error::other(format!(
+                "{} of {k} subscriptions confirmed (agent saw {} SUBSCRIBEs)",
+                self.comp.count(Kind::Subscribed) - base,
+                self.agent.subscribes_received()
+            )));
+        }
+        self.dialogs = self.agent.dialogs(k)?;
+        Ok(())
+    }
+
+    fn check_progress(&self, deadline: Instant, what: &str) -> io::Result<()> {
+        self.kam.check_alive()?;
+        if Instant::now() > deadline || self.comp.is_closed() {
+            return Err(io::Error::other(format!("{what}: no progress")));
+        }
+        Ok(())
+    }
+
+    /// `n` NOTIFYs with `body`, round robin over the first `k` subscriptions.
+    pub fn notify_phase(&mut self, body: Body, k: usize, n: u64) -> io::Result<NotifyPhase> {
+        let pidf = body.pidf();
+        let before = self.kam.sample();
+        let stanzas0 = self.comp.total();
+        let avail0 = self.comp.count(Kind::Available);
+        let start = Instant::now();
+        let sip = self.agent.notify_run(
+            &mut self.dialogs[..k],
+            n,
+            &pidf,
+            self.pace.notify_window,
+            self.pace.timeout,
+        )?;
+        let complete = self
+            .comp
+            .wait_count(Kind::Available, avail0 + sip.ok, self.pace.timeout);
+        let elapsed = start.elapsed();
+        let after = self.kam.sample();
+        self.kam.check_alive()?;
+        if !complete {
+            return Err(io::Error::other(format!(
+                "{} NOTIFYs answered 2xx but only {} presence stanzas arrived",
+                sip.ok,
+                self.comp.count(Kind::Available) - avail0
+            )));
+        }
+        Ok(NotifyPhase {
+            sip,
+            stanzas: self.comp.total() - stanzas0,
+            elapsed,
+            cpu_us: cpu_sum(&after).saturating_sub(cpu_sum(&before)),
+        })
+    }
+
+    /// `n` XMPP presence stanzas (rounded up to whole available/unavailable rounds of `users`
+    /// users), injected at the pace's rate; measured until Kamailio is idle again.
+    pub fn presence_phase(&mut self, n: u64, users: u64) -> io::Result<PresencePhase> {
+        let n = n.div_ceil(2 * users) * 2 * users;
+        let publishes0 = self.kam.statistic("core:rcv_requests_publish")?;
+        let before = self.kam.sample();
+        let start = Instant::now();
+        let batch = (self.pace.presence_rate / 100).max(1);
+        let mut chunk = String::new();
+        let mut sent = 0;
+        while sent < n {
+            chunk.clear();
+            for _ in 0..batch.min(n - sent) {
+                chunk.push_str(&user_presence(self.presences, users));
+                self.presences += 1;
+                sent += 1;
+            }
+            self.comp.send(chunk.as_bytes())?;
+            let due = Duration::from_secs_f64(sent as f64 / self.pace.presence_rate as f64);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        self.wait_idle()?;
+        let after = self.kam.sample();
+        let publishes = self.kam.statistic("core:rcv_requests_publish")? - publishes0;
+        let gateway: Vec<i32> = self
+            .kam
+            .processes()
+            .iter()
+            .filter(|(_, d)| d.contains("XMPP Manager") || d.contains("udp receiver"))
+            .map(|(p, _)| *p)
+            .collect();
+        let delta = |pids: &[i32]| -> u64 {
+            pids.iter()
+                .map(|p| {
+                    let a = after.get(p).map_or(0, |s| s.cpu_us);
+                    let b = before.get(p).map_or(0, |s| s.cpu_us);
+                    a.saturating_sub(b)
+                })
+                .sum()
+        };
+        Ok(PresencePhase {
+            stanzas: n,
+            publishes,
+            cpu_us: cpu_sum(&after).saturating_sub(cpu_sum(&before)),
+            cpu_us_gateway: delta(&gateway),
+        })
+    }
+
+    /// Waits until Kamailio's processes together use under 4% of a CPU over 250 ms.
+    pub fn wait_idle(&self) -> io::Result<()> {
+        let deadline = Instant::now() + self.pace.timeout * 4;
+        let mut prev = cpu_sum(&self.kam.sample());
+        loop {
+            std::thread::sleep(Duration::from_millis(250));
+            self.kam.check_alive()?;
+            let now = cpu_sum(&self.kam.sample());
+            if now - prev <= 10_000 {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other("Kamailio never became idle"));
+            }
+            prev = now;
+        }
+    }
+
+    /// Memory once tm's finished transactions are gone (its wait timer is 5 s).
+    pub fn memory(&self) -> io::Result<MemSample> {
+        self.wait_idle()?;
+        std::thread::sleep(Duration::from_secs(6));
+        let (pkg_used, shm_used) = self.kam.memory()?;
+        Ok(MemSample {
+            pkg_used,
+            shm_used,
+            rss_anon_kb: self
+                .kam
+                .sample()
+                .into_iter()
+                .map(|(p, s)| (p, s.rss_anon_kb))
+                .collect(),
+        })
+    }
+
+    /// The last stanza of a kind the XMPP side received (for the log).
+    pub fn last_stanza(&self, kind: Kind) -> Option<String> {
+        self.comp.last(kind)
+    }
+
+    pub fn first_sip_failure(&self) -> Option<String> {
+        self.agent.first_failure()
+    }
+
+    pub fn stop(self) {
+        let Instance {
+            kam, agent, comp, ..
+        } = self;
+        kam.stop();
+        drop(comp);
+        drop(agent);
+    }
+}
