@@ -72,7 +72,7 @@ impl Pv {
                 std::slice::from_raw_parts(value.rs.s.cast::<u8>(), value.rs.len as usize)
             })
         } else if value.flags & (PV_VAL_INT | PV_TYPE_INT) != 0 {
-            PvRead::Int(i64::from(value.ri))
+            PvRead::Int(value.ri_i64())
         } else {
             PvRead::Null
         };

@@ -20,6 +20,15 @@ pub struct PvValue {
     pub flags: c_int,
 }
 
+impl PvValue {
+    /// `ri` as an `i64`, lossless for both layouts.
+    // On 6.0 (LP64) `c_long` is `i64` already; on 5.6 `c_int` widens.
+    #[cfg_attr(kamailio_pv_ri_long, allow(clippy::useless_conversion))]
+    pub fn ri_i64(&self) -> i64 {
+        i64::from(self.ri)
+    }
+}
+
 pub const PV_VAL_NULL: c_int = 1;
 pub const PV_VAL_STR: c_int = 4;
 pub const PV_VAL_INT: c_int = 8;
