@@ -321,7 +321,7 @@ fn markup_in_an_xmpp_status_arrives_as_pidf_note_text() {
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
     let evil = "</note></tuple><tuple id='evil'><status><basic>open</basic></status></tuple>";
-    bob.available(None, Some(evil)).unwrap();
+    online(&bob, None, Some(evil));
     bob.send_presence(
         Some(&alice_jid()),
         None,
@@ -353,7 +353,7 @@ fn odd_xmpp_addresses_do_not_hurt_the_gateway() {
     let stack = Stack::start(via_notifier());
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     let gw = kamailio_test_stack::XMPP_GW_DOMAIN;
     let long = "a".repeat(900);
     let odd = [
@@ -390,5 +390,103 @@ fn odd_xmpp_addresses_do_not_hurt_the_gateway() {
             .unwrap_or(("", ""));
         assert!(!user.is_empty() && !host.is_empty(), "{m:?}");
     }
+    stack.assert_no_crash();
+}
+
+/// RFC 3261 wants header text in UTF-8, but Kamailio passes other bytes on and third-party
+/// notifiers send Latin-1 (a `Server` header, a display name). Bytes in headers the gateway
+/// does not read must not cost the XMPP user the `subscribed` answer, the dialog's remote
+/// contact (needed to unsubscribe) or a NOTIFY.
+#[test]
+fn latin1_bytes_in_headers_the_gateway_does_not_read_are_tolerated() {
+    let stack = Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    let alice_jid = alice_jid();
+    online(&bob, None, None);
+    bob.roster().unwrap();
+    bob.roster_add(&alice_jid).unwrap();
+    bob.subscribe(&alice_jid).unwrap();
+    let req = notifier.expect("SUBSCRIBE");
+    let server = format!("Caf{LATIN1_E_ACUTE} SIP 1.0");
+    let contact = Notifier::contact("alice");
+    notifier.reply(
+        &req,
+        200,
+        "OK",
+        Some("latin1"),
+        &[
+            ("Contact", &contact),
+            ("Expires", "3600"),
+            ("Server", &server),
+        ],
+    );
+    let got = next_presence(&bob, &alice_jid);
+    assert_stanza(
+        &got,
+        &format!("<presence type='subscribed' from='{alice_jid}' to='{BOB}'/>"),
+    );
+    let sub = Subscription::new(&req, "latin1");
+    let body = pidf(&tuple("t1", "open", "<note>caf\u{e9}</note>"));
+    let agent = format!("Jos{LATIN1_E_ACUTE}Phone");
+    let r = notifier.notify_raw(
+        &sub,
+        &[
+            ("Event", "presence"),
+            ("Subscription-State", ACTIVE),
+            ("Content-Type", "application/pidf+xml"),
+            ("User-Agent", &agent),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status(), Some(200), "{r:?}");
+    let got = next_presence(&bob, &alice_jid);
+    assert_stanza(
+        &got,
+        &format!("<presence from='{alice_jid}' to='{BOB}'><status>caf\u{e9}</status></presence>"),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200)); // pua stores the dialog
+    bob.unsubscribe(&alice_jid).unwrap();
+    let req = notifier.expect("SUBSCRIBE");
+    assert_eq!(req.header("Expires"), Some("0"), "{req:?}");
+    assert_eq!(req.call_id(), Some(sub.call_id.as_str()), "{req:?}");
+    stack.assert_no_crash();
+}
+
+#[test]
+fn notify_for_another_event_package_is_refused_and_nothing_is_sent() {
+    let f = bob_watches_alice(via_notifier());
+    let r = f.notifier.notify_raw(
+        &f.sub,
+        &[
+            ("Event", "dialog"),
+            ("Subscription-State", ACTIVE),
+            ("Content-Type", "application/dialog-info+xml"),
+        ],
+        b"<dialog-info xmlns='urn:ietf:params:xml:ns:dialog-info' version='0' state='full' entity='sip:alice@sip.example'/>",
+    );
+    assert_eq!(r.status(), Some(500), "{r:?}");
+    f.assert_nothing_sent();
+    f.stack.assert_no_crash();
+}
+
+/// The route calls pua_xmpp_req_winfo("$ruri", ...) for any SUBSCRIBE to the gateway domain;
+/// a Request-URI without a user is refused (nothing sent) and the next good one still works.
+#[test]
+fn req_winfo_refuses_a_uri_without_user() {
+    let stack = Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let alice = stack.sip_ua(ALICE);
+    let gw = format!("sip:{}", kamailio_test_stack::SIP_GW_DOMAIN);
+    let _ = alice.subscribe(&gw, "presence", 600).unwrap();
+    let (r, _) = alice.subscribe(&bob_sip(), "presence", 600).unwrap();
+    assert_eq!(r.status(), Some(200), "{r:?}");
+    let req = notifier.next_request(T).unwrap();
+    assert_eq!(req.request_uri(), Some(bob_sip().as_str()), "{req:?}");
+    assert_eq!(req.event(), Some("presence.winfo"), "{req:?}");
+    assert!(
+        wait_log(&stack, "is not a SIP URI with user and host"),
+        "the refusal is logged"
+    );
     stack.assert_no_crash();
 }

@@ -320,7 +320,7 @@ fn winfo_asks_bob_for_active_pending_and_waiting_watchers_once_each() {
     let stack = kamailio_test_stack::Stack::start(via_notifier());
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     let (_alice, sub) = alice_watches_bob(&stack, &notifier);
     let users = ["carol", "dave", "erin", "frank"];
     let sip = |u: &str| format!("sip:{u}@sip.example");
@@ -366,7 +366,7 @@ fn terminated_winfo_notify_asks_nothing() {
     let stack = kamailio_test_stack::Stack::start(via_notifier());
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     let (_alice, sub) = alice_watches_bob(&stack, &notifier);
     let carol = "sip:carol@sip.example";
     let body = winfo(0, &bob_sip(), &[(carol, "active")]);

@@ -62,7 +62,7 @@ fn accept_in_dialog(n: &Notifier, req: &SipMessage) {
 fn sip_subscribe_to_an_xmpp_user_asks_him_through_the_real_presence_server() {
     let stack = Stack::start(rust());
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, Some("here")).unwrap();
+    online(&bob, None, Some("here"));
     let alice = stack.sip_ua(ALICE);
     let (r, dlg) = alice.subscribe(&bob_sip(), "presence", 600).unwrap();
     assert_eq!(r.status(), Some(200), "{r:?}");
@@ -249,7 +249,7 @@ fn xmpp_unsubscribe_ends_the_watcher_on_the_real_presence_server() {
     };
     let ours = |n: &SipMessage| n.call_id() == Some(dlg.call_id.as_str());
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     bob.roster_add(&alice_jid()).unwrap();
     bob.subscribe(&alice_jid()).unwrap();
     let active = alice
@@ -298,7 +298,7 @@ fn sip_2xx_becomes_subscribed_and_sip_errors_become_rfc6120_stanza_errors() {
     let stack = Stack::start(via_notifier());
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     bob.roster().unwrap();
     // (code, reason, (condition, type)); None = subscribed.
     type Row = (u16, &'static str, Option<(&'static str, &'static str)>);
@@ -413,7 +413,7 @@ fn unanswered_subscribe_times_out_as_remote_server_timeout() {
     let stack = Stack::start(cfg);
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     let started = Instant::now();
     bob.subscribe(&alice_jid()).unwrap();
     let req = notifier.expect("SUBSCRIBE");
@@ -434,5 +434,83 @@ fn unanswered_subscribe_times_out_as_remote_server_timeout() {
         "{:?}",
         started.elapsed()
     );
+    stack.assert_no_crash();
+}
+
+/// outbound_proxy carries only the initial SUBSCRIBE: in-dialog requests go to the remote
+/// target the 2xx gave, here a second notifier that is not the proxy.
+#[test]
+fn in_dialog_requests_go_to_the_remote_target_not_the_outbound_proxy() {
+    let stack = Stack::start(via_notifier());
+    let proxy = Notifier::bind(&stack);
+    let elsewhere = Notifier::bind_port(&stack, NOTIFIER_PORT + 2);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    bob.roster_add(&alice_jid()).unwrap();
+    bob.subscribe(&alice_jid()).unwrap();
+    let req = proxy.expect("SUBSCRIBE");
+    let contact = elsewhere.own_contact("alice");
+    proxy.reply(
+        &req,
+        200,
+        "OK",
+        Some("tag-e"),
+        &[("Contact", &contact), ("Expires", "3600")],
+    );
+    bob.wait_roster_subscription(T, &alice_jid(), "to").unwrap();
+    settle_pua();
+    bob.unsubscribe(&alice_jid()).unwrap();
+    let req = elsewhere.expect("SUBSCRIBE");
+    assert_eq!(req.request_uri(), Some(uri_of(&contact)), "{req:?}");
+    assert_eq!(req.header("Expires"), Some("0"), "{req:?}");
+    assert!(proxy.pending().is_empty(), "{:?}", proxy.pending());
+    stack.assert_no_crash();
+}
+
+/// Without follow_notify_contact (the default, for routes that do not call pua's
+/// pua_update_contact()), a NOTIFY's Contact does not replace the 2xx's: the unsubscribe
+/// still goes where pua itself will send it, and pua finds the dialog.
+#[test]
+fn a_notify_contact_is_not_followed_by_default() {
+    let f = bob_watches_alice(via_notifier());
+    let body = pidf(&tuple("t1", "open", ""));
+    let r = f.notifier.notify_raw(
+        &f.sub,
+        &[
+            ("Event", "presence"),
+            ("Subscription-State", "active;expires=3600"),
+            ("Content-Type", "application/pidf+xml"),
+            ("Contact", "<sip:moved@127.0.0.1:5099>"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status(), Some(200), "{r:?}");
+    next_presence(&f.bob, &f.alice_jid);
+    settle_pua();
+    f.bob.unsubscribe(&f.alice_jid).unwrap();
+    let req = f.notifier.expect("SUBSCRIBE");
+    assert_in_dialog(&req, &f.sub, "0");
+    assert_eq!(
+        req.request_uri(),
+        Some("sip:alice@127.0.0.1:5070"),
+        "{req:?}"
+    );
+    f.stack.assert_no_crash();
+}
+
+/// A watcher URI of any length is used whole (C cut it at 255 characters).
+#[test]
+fn req_winfo_takes_a_uri_of_any_length() {
+    let stack = Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let alice = stack.sip_ua(ALICE);
+    let user = format!("{}*xmpp.example", "b".repeat(300));
+    let target = sip_for_jid(&format!("{}@xmpp.example", "b".repeat(300)));
+    assert!(target.contains(&user));
+    let (r, _) = alice.subscribe(&target, "presence", 600).unwrap();
+    assert!(r.status().is_some_and(|s| s < 300), "{r:?}");
+    let req = notifier.expect("SUBSCRIBE");
+    assert_eq!(req.request_uri(), Some(target.as_str()), "{req:?}");
+    assert_eq!(uri_of(req.header("To").unwrap()), target, "{req:?}");
+    notifier.accept(&req, 600);
     stack.assert_no_crash();
 }

@@ -159,7 +159,7 @@ fn unavailable_removes_only_that_resources_publication() {
 fn two_resources_one_goes_offline_the_other_stays_visible_to_a_sip_watcher() {
     let stack = Stack::start(rust());
     let phone = stack.xmpp_client("bob@xmpp.example/phone");
-    phone.available(None, Some("on the phone")).unwrap();
+    online(&phone, None, Some("on the phone"));
     let alice = stack.sip_ua(ALICE);
     let (r, dlg) = alice.subscribe(&bob_sip(), "presence", 600).unwrap();
     assert_eq!(r.status(), Some(200), "{r:?}");
@@ -192,7 +192,7 @@ fn two_resources_one_goes_offline_the_other_stays_visible_to_a_sip_watcher() {
     settle_pua();
 
     let laptop = stack.xmpp_client("bob@xmpp.example/laptop");
-    laptop.available(Some("away"), None).unwrap();
+    online(&laptop, Some("away"), None);
     let n = alice
         .expect_notify(T, |n| {
             ours(n) && doc(n).is_some_and(|p| p.tuple_ids.len() == 2)
@@ -248,9 +248,7 @@ fn subscribe_becomes_a_presence_subscribe_from_the_alias_to_the_sip_contact() {
 
 /// The debug line our module logs for a presence it deliberately does not pass to pua.
 fn logged_ignored(stack: &Stack, kind: &str) -> bool {
-    stack
-        .kamailio_log()
-        .contains(&format!("XMPP presence of type {kind} from"))
+    wait_log(stack, &format!("XMPP presence of type {kind} from"))
 }
 
 #[test]
@@ -260,7 +258,7 @@ fn probe_on_login_and_explicit_probe_call_pua_not_at_all() {
     let f = bob_watches_alice(cfg);
     // A second device logs in: Prosody probes every contact bob is subscribed to.
     let laptop = f.stack.xmpp_client("bob@xmpp.example/laptop");
-    laptop.available(None, None).unwrap();
+    online(&laptop, None, None);
     f.bob
         .send_presence(Some(&f.alice_jid), Some("probe"), "")
         .unwrap();
@@ -299,7 +297,7 @@ fn subscribed_unsubscribed_and_error_presences_send_nothing() {
             .unwrap();
     };
     // Subscription requests reach available resources only.
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     ask(0);
     bob.send_presence(
         Some(&alice_jid()),
@@ -321,5 +319,116 @@ fn subscribed_unsubscribed_and_error_presences_send_nothing() {
             "{kind} never reached the module"
         );
     }
+    stack.assert_no_crash();
+}
+
+/// The `<contact priority>` of one PUBLISH, None without a contact.
+fn contact_priority(req: &SipMessage) -> Option<String> {
+    let doc = body_tree(req);
+    let tuple = doc.child("tuple").expect("a tuple");
+    tuple
+        .child("contact")
+        .map(|c| c.attr("priority").unwrap_or("").to_string())
+}
+
+#[test]
+fn xmpp_priority_becomes_contact_q_only_when_not_negative() {
+    let stack = Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let rows = [
+        ("p127", "127", Some("1")),
+        ("p64", "64", Some("0.504")),
+        ("p1", "1", Some("0.008")),
+        ("p0", "0", Some("0")),
+        ("neg", "-5", None),
+        ("none", "", None),
+    ];
+    let mut clients = Vec::new();
+    for (res, priority, q) in rows {
+        let bob = stack.xmpp_client(&format!("bob@xmpp.example/{res}"));
+        let kids = if priority.is_empty() {
+            String::new()
+        } else {
+            format!("<priority>{priority}</priority>")
+        };
+        bob.send_presence(Some(&alice_jid()), None, &kids).unwrap();
+        let req = notifier.expect("PUBLISH");
+        notifier.accept_publish(&req);
+        assert_eq!(contact_priority(&req).as_deref(), q, "{res}: {req:?}");
+        clients.push(bob);
+    }
+    stack.assert_no_crash();
+}
+
+/// An XML id (NCName) as our ids use them: a letter, then letters, digits, '.', '-', '_'.
+fn is_xml_id(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Resources are free text: the tuple and person ids derived from them must stay valid XML
+/// ids, distinct per resource, and short enough for pua (which refuses a tuple id of 50
+/// characters or more and then publishes nothing).
+#[test]
+fn tuple_and_person_ids_are_valid_xml_ids_for_any_resource() {
+    let stack = Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let resources = [
+        "Gajim 1.8",
+        "Büro/Jürgen",
+        "1st",
+        "_x",
+        "Conversations.Ab3x",
+        "a-very-long-resource-name-that-goes-on-and-on-and-on-for-a-while",
+        "Ärger über Öl, Größe & Maß (Küche)",
+    ];
+    let mut ids = Vec::new();
+    let mut clients = Vec::new();
+    for res in resources {
+        let bob = stack.xmpp_client(&format!("bob@xmpp.example/{res}"));
+        bob.send_presence(Some(&alice_jid()), None, "").unwrap();
+        let req = notifier
+            .expect_request(T, |m| m.method() == Some("PUBLISH"))
+            .unwrap_or_else(|e| panic!("resource {res:?}: {e}"));
+        notifier.accept_publish(&req);
+        let doc = body_tree(&req);
+        let tuple = doc.child("tuple").unwrap().attr("id").unwrap().to_string();
+        let person = doc.child("person").unwrap().attr("id").unwrap().to_string();
+        for id in [&tuple, &person] {
+            assert!(is_xml_id(id) && id.len() < 50, "{res:?} -> {id:?}");
+        }
+        ids.push(tuple);
+        clients.push(bob);
+    }
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    stack.assert_no_crash();
+}
+
+/// A stanza larger than max_body_size is refused (nothing published); the next one passes.
+#[test]
+fn xmpp_presence_over_max_body_size_is_not_published() {
+    let cfg = via_notifier().pua_xmpp_param(
+        "max_body_size",
+        kamailio_test_stack::ModparamValue::Int(4096),
+    );
+    let stack = Stack::start(cfg);
+    let notifier = Notifier::bind(&stack);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    let huge = "y".repeat(5000);
+    bob.send_presence(
+        Some(&alice_jid()),
+        None,
+        &format!("<status>{huge}</status>"),
+    )
+    .unwrap();
+    bob.send_presence(Some(&alice_jid()), None, "<status>small</status>")
+        .unwrap();
+    let req = notifier.next_request(T).unwrap();
+    assert_eq!(req.method(), Some("PUBLISH"), "{req:?}");
+    assert!(req.body_str().contains("small"), "{req:?}");
     stack.assert_no_crash();
 }

@@ -41,18 +41,15 @@ pub fn bob_sip() -> String {
 pub fn rust() -> StackConfig {
     StackConfig {
         pua_xmpp_module: module_under_test(),
-        ..StackConfig::rust()
+        ..StackConfig::default()
     }
 }
 
-/// The harness looks for `<target>/<profile>/libpua_xmpp.so`, which only `cargo build`
-/// refreshes; `cargo test`/`cargo nextest run` build the module for these tests into
-/// `<target>/<profile>/deps/`, next to the test binary. Take the newer of the two (an explicit
-/// `$PUA_XMPP_SO` wins).
+/// `cargo build` refreshes `<target>/<profile>/libpua_xmpp.so` (where the harness looks),
+/// `cargo test`/`cargo nextest run` only `<target>/<profile>/deps/libpua_xmpp.so`, next to
+/// this test binary and built from the same sources: take the newer of the two, else the
+/// harness's choice (`$PUA_XMPP_SO`, or a panic with a hint).
 fn module_under_test() -> std::path::PathBuf {
-    if std::env::var_os("PUA_XMPP_SO").is_some() {
-        return kamailio_test_stack::rust_pua_xmpp_module();
-    }
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("deps dir");
     let profile = deps.parent().expect("profile dir");
@@ -118,6 +115,34 @@ pub fn next_presence(client: &XmppClient, from: &str) -> Stanza {
         .unwrap_or_else(|e| panic!("no presence from {from}: {e}"))
 }
 
+/// Sends available presence and waits until Prosody has processed it (it echoes a client's
+/// presence to the client's own resource): stanzas for available resources only (subscription
+/// requests, presence) then reach this client.
+pub fn online(client: &XmppClient, show: Option<&str>, status: Option<&str>) {
+    client.available(show, status).unwrap();
+    let me = client.jid().to_string();
+    client
+        .expect_stanza(T, |s| {
+            s.name == "presence" && s.type_().is_none() && s.attr("from") == Some(me.as_str())
+        })
+        .unwrap_or_else(|e| panic!("{me} is not online: {e}"));
+}
+
+/// Waits until Kamailio's log contains `needle` (log lines of another process may come a
+/// little after the event a test waited for).
+pub fn wait_log(stack: &Stack, needle: &str) -> bool {
+    let deadline = Instant::now() + T;
+    loop {
+        if stack.kamailio_log().contains(needle) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bodies
 
@@ -181,6 +206,7 @@ struct Shared {
 /// answers the gateway's SUBSCRIBEs and PUBLISHes (with [`via_notifier`] they come here) and
 /// sends NOTIFYs in those dialogs with exactly the headers it wants.
 pub struct Notifier {
+    port: u16,
     sock: Arc<UdpSocket>,
     shared: Arc<Shared>,
     reader: Option<JoinHandle<()>>,
@@ -204,11 +230,33 @@ pub struct Subscription {
     cseq: AtomicU32,
 }
 
+impl Subscription {
+    /// The dialog of a SUBSCRIBE `req` the test answered itself with To tag `local_tag`.
+    pub fn new(req: &SipMessage, local_tag: &str) -> Subscription {
+        let from = req.header("From").unwrap();
+        Subscription {
+            call_id: req.call_id().unwrap().to_string(),
+            watcher_uri: uri_of(from).to_string(),
+            watcher_tag: tag_param(from).expect("From tag").to_string(),
+            pres_uri: uri_of(req.header("To").unwrap()).to_string(),
+            local_tag: local_tag.to_string(),
+            target: uri_of(req.header("Contact").expect("Contact of the SUBSCRIBE")).to_string(),
+            event: req.event().unwrap_or("presence").to_string(),
+            cseq: AtomicU32::new(0),
+        }
+    }
+}
+
 impl Notifier {
     /// Binds the notifier's port in the stack's namespace (call on the stack's thread).
     pub fn bind(stack: &Stack) -> Notifier {
+        Self::bind_port(stack, NOTIFIER_PORT)
+    }
+
+    /// A notifier on another port (a remote target that is not the outbound proxy).
+    pub fn bind_port(stack: &Stack, port: u16) -> Notifier {
         stack.assert_in_netns();
-        let sock = UdpSocket::bind(("127.0.0.1", NOTIFIER_PORT)).expect("binding the notifier");
+        let sock = UdpSocket::bind(("127.0.0.1", port)).expect("binding the notifier");
         sock.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let sock = Arc::new(sock);
@@ -222,6 +270,7 @@ impl Notifier {
             std::thread::spawn(move || read_loop(&sock, &shared))
         };
         Notifier {
+            port,
             sock,
             shared,
             reader: Some(reader),
@@ -232,6 +281,11 @@ impl Notifier {
     /// `<sip:user@127.0.0.1:5070>`.
     pub fn contact(user: &str) -> String {
         format!("<sip:{user}@127.0.0.1:{NOTIFIER_PORT}>")
+    }
+
+    /// `<sip:user@127.0.0.1:port>` of this notifier.
+    pub fn own_contact(&self, user: &str) -> String {
+        format!("<sip:{user}@127.0.0.1:{}>", self.port)
     }
 
     fn token(&self) -> String {
@@ -341,23 +395,26 @@ impl Notifier {
             headers,
             body: Vec::new(),
         };
-        self.sock.send_to(&msg.to_bytes(), KAMAILIO).unwrap();
+        self.send_raw(&latin1(&msg.to_bytes()));
+    }
+
+    /// Sends bytes as they are to Kamailio.
+    pub fn send_raw(&self, data: &[u8]) {
+        self.sock.send_to(data, KAMAILIO).unwrap();
     }
 
     /// Answers a SUBSCRIBE of the gateway with 200 (Contact, Expires) and returns the dialog.
     pub fn accept(&self, req: &SipMessage, expires: u32) -> Subscription {
         assert_eq!(req.method(), Some("SUBSCRIBE"), "{req:?}");
         let local_tag = self.token();
-        let to = req.header("To").unwrap();
-        let from = req.header("From").unwrap();
-        let pres_uri = uri_of(to).to_string();
+        let pres_uri = uri_of(req.header("To").unwrap()).to_string();
         let user = pres_uri
             .trim_start_matches("sip:")
             .split('@')
             .next()
             .unwrap_or("n")
             .to_string();
-        let contact = Self::contact(&user);
+        let contact = self.own_contact(&user);
         self.reply(
             req,
             200,
@@ -365,16 +422,7 @@ impl Notifier {
             Some(&local_tag),
             &[("Contact", &contact), ("Expires", &expires.to_string())],
         );
-        Subscription {
-            call_id: req.call_id().unwrap().to_string(),
-            watcher_uri: uri_of(from).to_string(),
-            watcher_tag: tag_param(from).expect("From tag").to_string(),
-            pres_uri,
-            local_tag,
-            target: uri_of(req.header("Contact").expect("Contact of the SUBSCRIBE")).to_string(),
-            event: req.event().unwrap_or("presence").to_string(),
-            cseq: AtomicU32::new(0),
-        }
+        Subscription::new(req, &local_tag)
     }
 
     /// Answers a PUBLISH with 200 (SIP-ETag, Expires) as a presence server does; returns the
@@ -407,7 +455,7 @@ impl Notifier {
             headers: vec![
                 (
                     "Via".into(),
-                    format!("SIP/2.0/UDP 127.0.0.1:{NOTIFIER_PORT};branch={branch};rport"),
+                    format!("SIP/2.0/UDP 127.0.0.1:{};branch={branch};rport", self.port),
                 ),
                 ("Max-Forwards".into(), "70".into()),
             ],
@@ -420,7 +468,7 @@ impl Notifier {
             .push(("Content-Length".into(), body.len().to_string()));
         let call_id = msg.call_id().expect("Call-ID").to_string();
         let cseq = msg.cseq().expect("CSeq").0;
-        self.sock.send_to(&msg.to_bytes(), KAMAILIO)?;
+        self.sock.send_to(&latin1(&msg.to_bytes()), KAMAILIO)?;
         self.wait(T, |inbox| {
             let i = inbox.responses.iter().position(|r| {
                 r.call_id() == Some(call_id.as_str())
@@ -437,8 +485,9 @@ impl Notifier {
         })
     }
 
-    /// A NOTIFY in `sub` with the dialog headers filled in; `headers` carries Event,
-    /// Subscription-State, Content-Type and anything else, exactly as given.
+    /// A NOTIFY in `sub` with the dialog headers filled in (and our Contact unless `headers`
+    /// has one); `headers` carries Event, Subscription-State, Content-Type and anything else,
+    /// exactly as given.
     pub fn notify_raw(
         &self,
         sub: &Subscription,
@@ -455,14 +504,19 @@ impl Notifier {
             .next()
             .unwrap_or("n")
             .to_string();
-        let contact = Self::contact(&user);
+        let contact = self.own_contact(&user);
         let mut h: Vec<(&str, &str)> = vec![
             ("From", &from),
             ("To", &to),
             ("Call-ID", &sub.call_id),
             ("CSeq", &cseq),
-            ("Contact", &contact),
         ];
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("Contact"))
+        {
+            h.push(("Contact", &contact));
+        }
         h.extend_from_slice(headers);
         self.request("NOTIFY", &sub.target, &h, body)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -518,6 +572,26 @@ fn read_loop(sock: &UdpSocket, shared: &Shared) {
     }
 }
 
+/// Text of a header that stands for the single byte 0xE9 (Latin-1 'é', invalid as UTF-8) in
+/// what the notifier sends: a `String` cannot hold it.
+pub const LATIN1_E_ACUTE: &str = "{LATIN1-E9}";
+
+fn latin1(data: &[u8]) -> Vec<u8> {
+    let mark = LATIN1_E_ACUTE.as_bytes();
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(mark) {
+            out.push(0xe9);
+            i += mark.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
@@ -540,7 +614,7 @@ pub fn bob_watches_alice(cfg: StackConfig) -> BobWatchesAlice {
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");
     let alice_jid = alice_jid();
-    bob.available(None, None).unwrap();
+    online(&bob, None, None);
     // A roster get makes bob "interested": Prosody then also hands him `subscribed`.
     bob.roster().unwrap();
     bob.roster_add(&alice_jid).unwrap();
