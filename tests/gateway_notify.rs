@@ -393,3 +393,150 @@ fn terminated_winfo_notify_asks_nothing() {
     );
     stack.assert_no_crash();
 }
+
+/// Two workers, many NOTIFYs in flight at once: every one answered 200 and translated.
+#[test]
+fn a_burst_of_notifies_is_answered_and_translated_in_full() {
+    let f = bob_watches_alice(via_notifier());
+    const N: usize = 40;
+    let mut sent = Vec::new();
+    for i in 0..N {
+        let body = pidf(&tuple("t1", "open", &format!("<note>n{i}</note>")));
+        sent.push(f.notifier.send_notify_raw(
+            &f.sub,
+            &[
+                ("Event", "presence"),
+                ("Subscription-State", ACTIVE),
+                ("Content-Type", "application/pidf+xml"),
+            ],
+            body.as_bytes(),
+        ));
+    }
+    for (call_id, cseq) in &sent {
+        let r = f.notifier.wait_response(call_id, *cseq).unwrap();
+        assert_eq!(r.status(), Some(200), "{r:?}");
+    }
+    let mut notes: Vec<String> = (0..N)
+        .map(|_| {
+            next_presence(&f.bob, &f.alice_jid)
+                .child_text("status")
+                .unwrap_or_default()
+        })
+        .collect();
+    notes.sort();
+    let mut want: Vec<String> = (0..N).map(|i| format!("n{i}")).collect();
+    want.sort();
+    assert_eq!(notes, want);
+    f.stack.assert_no_crash();
+}
+
+/// Replies to the winfo subscriptions of section 2 only feed the remote-contact state: bob
+/// hears nothing of a 2xx or an error to them.
+#[test]
+fn replies_to_winfo_subscribes_send_no_stanza() {
+    let stack = kamailio_test_stack::Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    online(&bob, None, None);
+    bob.roster().unwrap();
+    let (_alice, sub) = alice_watches_bob(&stack, &notifier);
+    // An error to a winfo subscription of another XMPP user (carol).
+    let dave = stack.sip_ua("sip:dave@sip.example");
+    let carol_sip = kamailio_test_stack::sip_for_jid("carol@xmpp.example");
+    let _ = dave.subscribe(&carol_sip, "presence", 600).unwrap();
+    let req = notifier.expect("SUBSCRIBE");
+    assert_eq!(req.request_uri(), Some(carol_sip.as_str()), "{req:?}");
+    notifier.reply(&req, 403, "Forbidden", Some("x"), &[]);
+    // Marker: the next stanza bob gets at all is the subscription request it causes.
+    let marker = "sip:marker@sip.example";
+    let body = winfo(0, &bob_sip(), &[(marker, "active")]);
+    assert_eq!(notifier.notify(&sub, ACTIVE, Some(&body)), 200);
+    let got = bob.expect_stanza(T, |s| s.name == "presence").unwrap();
+    assert_stanza(
+        &got,
+        &format!(
+            "<presence type='subscribe' from='{}' to='{BOB}'/>",
+            jid_for_sip(marker)
+        ),
+    );
+    // Prosody would swallow a stray `subscribed`: look at what the component sent it.
+    let from_gateway: Vec<String> = stack
+        .prosody_log()
+        .lines()
+        .filter(|l| l.contains("Received[component]: <presence"))
+        .map(str::to_string)
+        .collect();
+    assert!(!from_gateway.is_empty(), "Prosody logs component traffic");
+    assert!(
+        from_gateway
+            .iter()
+            .all(|l| !l.contains("type='subscribed'") && !l.contains("type='error'")),
+        "{from_gateway:#?}"
+    );
+    stack.assert_no_crash();
+}
+
+#[test]
+fn malformed_or_doctype_watcherinfo_is_refused_and_asks_nothing() {
+    let stack = kamailio_test_stack::Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    online(&bob, None, None);
+    let (_alice, sub) = alice_watches_bob(&stack, &notifier);
+    let carol = "sip:carol@sip.example";
+    let bodies = [
+        winfo(0, &bob_sip(), &[(carol, "active")]).replace("state='full'", ""),
+        format!(
+            "<!DOCTYPE watcherinfo>{}",
+            winfo(0, &bob_sip(), &[(carol, "active")]).replace("<?xml version='1.0'?>", "")
+        ),
+        "<watcherinfo xmlns='urn:ietf:params:xml:ns:watcherinfo'".to_string(),
+    ];
+    for body in &bodies {
+        assert_eq!(notifier.notify(&sub, ACTIVE, Some(body)), 500, "{body}");
+    }
+    let marker = "sip:marker@sip.example";
+    let body = winfo(1, &bob_sip(), &[(marker, "active")]);
+    assert_eq!(notifier.notify(&sub, ACTIVE, Some(&body)), 200);
+    let got = bob
+        .expect_stanza(T, |s| {
+            s.name == "presence" && s.type_() == Some("subscribe")
+        })
+        .unwrap();
+    assert_eq!(
+        got.attr("from"),
+        Some(jid_for_sip(marker).as_str()),
+        "{got:?}"
+    );
+    stack.assert_no_crash();
+}
+
+#[test]
+fn winfo_watchers_of_every_watcher_list_are_asked() {
+    let stack = kamailio_test_stack::Stack::start(via_notifier());
+    let notifier = Notifier::bind(&stack);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    online(&bob, None, None);
+    let (_alice, sub) = alice_watches_bob(&stack, &notifier);
+    let list = |package: &str, uri: &str| {
+        format!(
+            "<watcher-list resource='{}' package='{package}'>\
+             <watcher id='{package}' event='subscribe' status='active'>{uri}</watcher>\
+             </watcher-list>",
+            bob_sip()
+        )
+    };
+    let body = format!(
+        "<?xml version='1.0'?><watcherinfo xmlns='urn:ietf:params:xml:ns:watcherinfo' \
+         version='0' state='full'>{}{}</watcherinfo>",
+        list("presence", "sip:carol@sip.example"),
+        list("presence.winfo", "sip:dave@sip.example"),
+    );
+    assert_eq!(notifier.notify(&sub, ACTIVE, Some(&body)), 200);
+    for user in ["carol", "dave"] {
+        let jid = jid_for_sip(&format!("sip:{user}@sip.example"));
+        let got = next_presence(&bob, &jid);
+        assert_eq!(got.type_(), Some("subscribe"), "{got:?}");
+    }
+    stack.assert_no_crash();
+}

@@ -449,6 +449,18 @@ impl Notifier {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> io::Result<SipMessage> {
+        let (call_id, cseq) = self.send_request(method, ruri, headers, body)?;
+        self.wait_response(&call_id, cseq)
+    }
+
+    /// Sends a request without waiting; returns its Call-ID and CSeq number.
+    pub fn send_request(
+        &self,
+        method: &str,
+        ruri: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<(String, u32)> {
         let branch = format!("z9hG4bK{}", self.token());
         let mut msg = SipMessage {
             start_line: format!("{method} {ruri} SIP/2.0"),
@@ -469,9 +481,14 @@ impl Notifier {
         let call_id = msg.call_id().expect("Call-ID").to_string();
         let cseq = msg.cseq().expect("CSeq").0;
         self.sock.send_to(&latin1(&msg.to_bytes()), KAMAILIO)?;
+        Ok((call_id, cseq))
+    }
+
+    /// The final response to the request with this Call-ID and CSeq number.
+    pub fn wait_response(&self, call_id: &str, cseq: u32) -> io::Result<SipMessage> {
         self.wait(T, |inbox| {
             let i = inbox.responses.iter().position(|r| {
-                r.call_id() == Some(call_id.as_str())
+                r.call_id() == Some(call_id)
                     && r.cseq().map(|c| c.0) == Some(cseq)
                     && r.status().is_some_and(|s| s >= 200)
             })?;
@@ -480,7 +497,7 @@ impl Notifier {
         .ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("no final response to {method} (Call-ID {call_id}) within {T:?}"),
+                format!("no final response to CSeq {cseq} (Call-ID {call_id}) within {T:?}"),
             )
         })
     }
@@ -494,6 +511,18 @@ impl Notifier {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> SipMessage {
+        let (call_id, cseq) = self.send_notify_raw(sub, headers, body);
+        self.wait_response(&call_id, cseq)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::notify_raw`] without waiting for the answer: (Call-ID, CSeq number).
+    pub fn send_notify_raw(
+        &self,
+        sub: &Subscription,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (String, u32) {
         let from = format!("<{}>;tag={}", sub.pres_uri, sub.local_tag);
         let to = format!("<{}>;tag={}", sub.watcher_uri, sub.watcher_tag);
         let cseq = format!("{} NOTIFY", sub.cseq.fetch_add(1, Ordering::Relaxed) + 1);
@@ -518,7 +547,7 @@ impl Notifier {
             h.push(("Contact", &contact));
         }
         h.extend_from_slice(headers);
-        self.request("NOTIFY", &sub.target, &h, body)
+        self.send_request("NOTIFY", &sub.target, &h, body)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
