@@ -514,3 +514,44 @@ fn req_winfo_takes_a_uri_of_any_length() {
     notifier.accept(&req, 600);
     stack.assert_no_crash();
 }
+
+/// The remembered dialogs are bounded (max_subscriptions) and forgotten when a subscription
+/// ends: with room for one, a second subscription cannot be ended through pua (logged with a
+/// hint), the first can, and its freed room serves the next one.
+#[test]
+fn remembered_dialogs_are_bounded_and_freed_when_a_subscription_ends() {
+    let cfg = via_notifier().pua_xmpp_param(
+        "max_subscriptions",
+        kamailio_test_stack::ModparamValue::Int(1),
+    );
+    let stack = Stack::start(cfg);
+    let notifier = Notifier::bind(&stack);
+    let bob = stack.xmpp_client("bob@xmpp.example/phone");
+    let jid = |u: &str| jid_for_sip(&format!("sip:{u}@sip.example"));
+    let mut subs = std::collections::HashMap::new();
+    for user in ["alice", "carol"] {
+        bob.subscribe(&jid(user)).unwrap();
+        let req = notifier.expect("SUBSCRIBE");
+        subs.insert(user, notifier.accept(&req, 3600));
+        bob.wait_roster_subscription(T, &jid(user), "to").unwrap();
+    }
+    assert!(wait_log(&stack, "raise modparam max_subscriptions"));
+    settle_pua();
+    // carol's dialog is unknown to the gateway: pua sends nothing for it.
+    bob.unsubscribe(&jid("carol")).unwrap();
+    bob.unsubscribe(&jid("alice")).unwrap();
+    let req = notifier.next_request(T).unwrap();
+    assert_in_dialog(&req, &subs["alice"], "0");
+    accept_in_dialog(&notifier, &req);
+    settle_pua();
+    bob.subscribe(&jid("dave")).unwrap();
+    let req = notifier.expect("SUBSCRIBE");
+    assert_initial(&req);
+    let dave = notifier.accept(&req, 3600);
+    bob.wait_roster_subscription(T, &jid("dave"), "to").unwrap();
+    settle_pua();
+    bob.unsubscribe(&jid("dave")).unwrap();
+    let req = notifier.expect("SUBSCRIBE");
+    assert_in_dialog(&req, &dave, "0");
+    stack.assert_no_crash();
+}
