@@ -18,6 +18,30 @@ pub struct SipMessage<'a> {
     /// The header lines, from after the start line up to (not including) the empty line. Not
     /// necessarily UTF-8: a header is read only when its own value is.
     headers: &'a [u8],
+    /// Where the first header of each [`INDEXED`] name has its value in `headers` (start, end;
+    /// folded lines included), `(0, 0)` when absent: found while the head is split, so
+    /// looking these up does not scan the header lines again.
+    index: Index,
+}
+
+/// Value ranges of the [`INDEXED`] headers.
+type Index = [(u32, u32); INDEXED.len()];
+
+/// The headers every gateway flow reads (long names).
+const INDEXED: [&str; 8] = [
+    "From",
+    "To",
+    "Call-ID",
+    "Contact",
+    "Content-Length",
+    "Event",
+    "Subscription-State",
+    "Expires",
+];
+
+/// The [`INDEXED`] slot of a long header name.
+fn slot(long: &str) -> Option<usize> {
+    INDEXED.iter().position(|n| n.eq_ignore_ascii_case(long))
 }
 
 /// A From/To/Contact value: the URI and the `tag` parameter.
@@ -54,17 +78,36 @@ fn long_name(name: &str) -> &str {
     }
 }
 
-/// Where the head ends: (head length, body start), after leading keep-alive line ends.
-fn split_head(buf: &[u8]) -> Option<(usize, usize)> {
+/// The header lines after the start line, up to the empty line: (their length, where the body
+/// starts, the [`INDEXED`] value ranges). None without an empty line.
+fn split_headers(h: &[u8]) -> Option<(usize, usize, Index)> {
+    let mut index: Index = [(0, 0); INDEXED.len()];
+    // The slot whose value continues on folded lines.
+    let mut current: Option<usize> = None;
     let mut pos = 0;
-    while let Some(end) = buf[pos..].iter().position(|&b| b == b'\n').map(|i| pos + i) {
-        let line = &buf[pos..end];
+    loop {
+        let end = pos + h[pos..].iter().position(|&b| b == b'\n')?;
+        let line = &h[pos..end];
         if line.is_empty() || line == b"\r" {
-            return Some((pos, end + 1));
+            return Some((pos, end + 1, index));
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            if let Some(k) = current {
+                index[k].1 = end as u32;
+            }
+        } else {
+            current = None;
+            if let Some(colon) = line.iter().position(|&b| b == b':')
+                && let Ok(n) = std::str::from_utf8(&line[..colon])
+                && let Some(k) = slot(long_name(n.trim()))
+                && index[k] == (0, 0)
+            {
+                index[k] = ((pos + colon + 1) as u32, end as u32);
+                current = Some(k);
+            }
         }
         pos = end + 1;
     }
-    None
 }
 
 fn is_version(s: &str) -> bool {
@@ -105,19 +148,23 @@ impl<'a> SipMessage<'a> {
             .take_while(|&&b| b == b'\r' || b == b'\n')
             .count();
         let buf = &buf[skip..];
-        let (head_len, body_start) = split_head(buf).ok_or_else(|| {
-            TranslateError::Malformed("SIP message has no empty line after its headers".into())
-        })?;
-        let head = &buf[..head_len];
-        let first_len = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+        let no_empty_line =
+            || TranslateError::Malformed("SIP message has no empty line after its headers".into());
+        let first_len = buf
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(no_empty_line)?;
+        let rest = &buf[first_len + 1..];
+        let (headers_len, body_start, index) = split_headers(rest).ok_or_else(no_empty_line)?;
         let first =
-            std::str::from_utf8(&head[..first_len]).map_err(|e| TranslateError::NotUtf8 {
+            std::str::from_utf8(&buf[..first_len]).map_err(|e| TranslateError::NotUtf8 {
                 valid_up_to: skip + e.valid_up_to(),
             })?;
         let mut message = SipMessage {
             start_line: parse_start_line(first.trim_end_matches('\r'))?,
-            body: &buf[body_start..],
-            headers: head.get(first_len + 1..).unwrap_or(b""),
+            body: &rest[body_start..],
+            headers: &rest[..headers_len],
+            index,
         };
         if let Some(value) = message.header("Content-Length") {
             let length: usize = value.parse().map_err(|_| TranslateError::InvalidValue {
@@ -139,6 +186,20 @@ impl<'a> SipMessage<'a> {
     /// None when absent, or when that value is not UTF-8.
     pub fn header(&self, name: &str) -> Option<&'a str> {
         let want = long_name(name);
+        let h = self.headers;
+        match slot(want) {
+            Some(k) => match self.index[k] {
+                (_, 0) => None,
+                (start, end) => std::str::from_utf8(&h[start as usize..end as usize])
+                    .ok()
+                    .map(str::trim),
+            },
+            None => self.scan(want),
+        }
+    }
+
+    /// [`Self::header`] by scanning the header lines for the long name `want`.
+    fn scan(&self, want: &str) -> Option<&'a str> {
         let h = self.headers;
         let line_end = |from: usize| {
             h[from..]
@@ -377,6 +438,35 @@ mod tests {
         assert_eq!(msg.to().map(|t| t.tag), Some(Some("2")));
         assert_eq!(msg.contact(), Some("sip:c@10.0.0.1"));
         assert_eq!(msg.content_length(), Some(0));
+    }
+
+    #[test]
+    fn indexed_headers_read_as_a_scan_reads_them() {
+        let messages: [&[u8]; 4] = [
+            NOTIFY.as_bytes(),
+            b"SIP/2.0 200 OK\r\nf: <sip:a@x>;tag=1\r\nFROM: <sip:b@x>\r\nexpires :  60\r\n\
+              To: <sip:c@x>;\r\n\ttag=2\r\n \r\nContact: \xe9\r\nContact: <sip:d@x>\r\n\r\n",
+            b"NOTIFY sip:a@b SIP/2.0\nEvent:presence\nSubscription-State: active\n\
+              i: c1\nl: 0\n\n",
+            b"NOTIFY sip:a@b SIP/2.0\r\n\r\n",
+        ];
+        for raw in messages {
+            let msg = SipMessage::parse(raw).unwrap();
+            for name in INDEXED {
+                let compact = COMPACT_FORMS.iter().find(|(_, l)| *l == name);
+                let mut names = vec![name.to_string(), name.to_ascii_lowercase()];
+                names.extend(compact.map(|(c, _)| (*c as char).to_string()));
+                for n in names {
+                    assert_eq!(msg.header(&n), msg.scan(name), "{n} in {raw:?}");
+                }
+            }
+        }
+        let msg = SipMessage::parse(messages[1]).unwrap();
+        assert_eq!(msg.header("From"), Some("<sip:a@x>;tag=1"));
+        assert_eq!(msg.header("To"), Some("<sip:c@x>;\r\n\ttag=2"));
+        assert_eq!(msg.header("Expires"), Some("60"));
+        assert_eq!(msg.header("Contact"), None);
+        assert_eq!(msg.header("Event"), None);
     }
 
     #[test]
