@@ -10,14 +10,7 @@ fn repo() -> PathBuf {
 
 #[test]
 fn c_program_binds_and_calls_every_function() {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let module = profile_dir.join("libpua_xmpp.so");
-    assert!(
-        module.exists(),
-        "{} not built (cargo build first)",
-        module.display()
-    );
+    let module = kamailio_test_stack::rust_pua_xmpp_module();
     let bin = std::env::temp_dir().join(format!("pua_xmpp_c_consumer_{}", std::process::id()));
     let cc = Command::new("gcc")
         .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-o"])

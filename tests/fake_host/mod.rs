@@ -413,26 +413,22 @@ unsafe extern "C" fn encode_uri_xmpp_sip(uri: *mut c_char) -> *mut c_char {
 
 // ---- Loading the module under test ----
 
-/// The built `libpua_xmpp.so` (beside the test executable's `deps/` directory).
+/// The built `libpua_xmpp.so` of this test's own target dir (the harness's lookup).
 pub fn built_module() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target profile dir");
-    let so = dir.join("libpua_xmpp.so");
-    assert!(
-        so.exists(),
-        "{} not built (run cargo build first)",
-        so.display()
-    );
-    so
+    kamailio_test_stack::rust_pua_xmpp_module()
 }
 
 /// A private copy of the module, so each test has its own module state.
 pub struct Module {
     pub lib: libloading::Library,
-    _dir: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        // The copy stays mapped until the library is dropped; unlinking it is fine on Linux.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl Module {
@@ -447,7 +443,7 @@ impl Module {
         std::fs::copy(built_module(), &copy).unwrap();
         // SAFETY: loading the module under test; its constructors are Rust's (none of ours).
         let lib = unsafe { libloading::Library::new(&copy) }.expect("dlopen the module");
-        Self { lib, _dir: dir }
+        Self { lib, dir }
     }
 
     pub fn exports(&self) -> &ModuleExports {

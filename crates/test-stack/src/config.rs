@@ -249,12 +249,27 @@ pub fn rust_xmpp_module() -> PathBuf {
     own_target_module("libxmpp.so", "RUST_XMPP_SO", "cargo build -p xmpp")
 }
 
-/// `<target>/<profile>/<file>` of the running executable, else `$<env>`.
+/// The newest of `<target>/<profile>/deps/<file>` (which `cargo test` rebuilds) and
+/// `<target>/<profile>/<file>` (which `cargo build` rebuilds) of the running executable, else
+/// `$<env>`.
 fn own_target_module(file: &str, env: &str, build_hint: &str) -> PathBuf {
-    let own = std::env::current_exe()
+    let exe_dir = std::env::current_exe()
         .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join(file)));
-    if let Some(p) = own.as_ref().filter(|p| p.is_file()) {
+        .and_then(|exe| Some(exe.parent()?.to_path_buf()));
+    let own: Vec<PathBuf> = exe_dir
+        .iter()
+        .flat_map(|d| {
+            [
+                d.join(file),
+                d.parent().map_or_else(|| d.join(file), |p| p.join(file)),
+            ]
+        })
+        .collect();
+    let newest = own
+        .iter()
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max_by_key(|(t, _)| *t);
+    if let Some((_, p)) = newest {
         return p.clone();
     }
     if let Some(p) = std::env::var_os(env) {
