@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use e2e::*;
 use kamailio_test_stack::sip_msg::{tag_param, uri_of};
-use kamailio_test_stack::{SipMessage, Stack, jid_for_sip, sip_for_jid};
+use kamailio_test_stack::{ModparamValue, SipMessage, Stack, jid_for_sip, sip_for_jid};
 
 /// pua stores a dialog only once it has processed the notifier's 200; a request for the same
 /// subscription before that finds nothing to refresh (the harness's pua-race pitfall).
@@ -273,10 +273,7 @@ fn xmpp_unsubscribe_ends_the_watcher_on_the_real_presence_server() {
 
 #[test]
 fn refresh_and_unsubscribe_also_work_with_check_remote_contact_0() {
-    let cfg = with_modparam(
-        via_notifier(),
-        "modparam(\"pua\", \"check_remote_contact\", 0)",
-    );
+    let cfg = via_notifier().modparam("pua", "check_remote_contact", ModparamValue::Int(0));
     let f = bob_watches_alice(cfg);
     settle_pua();
     f.bob.subscribe(&f.alice_jid).unwrap();
@@ -409,7 +406,7 @@ fn sip_2xx_becomes_subscribed_and_sip_errors_become_rfc6120_stanza_errors() {
 #[test]
 fn unanswered_subscribe_times_out_as_remote_server_timeout() {
     // tm's final-response timer down from 30 s to 1 s, so the local 408 (FAKED_REPLY) comes soon.
-    let cfg = with_modparam(via_notifier(), "modparam(\"tm\", \"fr_timer\", 1000)");
+    let cfg = via_notifier().modparam("tm", "fr_timer", ModparamValue::Int(1000));
     let stack = Stack::start(cfg);
     let notifier = Notifier::bind(&stack);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");

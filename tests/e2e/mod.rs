@@ -37,29 +37,9 @@ pub fn bob_sip() -> String {
     sip_for_jid(BOB)
 }
 
-/// Our module, stock settings otherwise.
+/// Our modules (pua_xmpp on the Rust xmpp transport), stock settings otherwise.
 pub fn rust() -> StackConfig {
-    StackConfig {
-        pua_xmpp_module: module_under_test(),
-        ..StackConfig::default()
-    }
-}
-
-/// `cargo build` refreshes `<target>/<profile>/libpua_xmpp.so` (where the harness looks),
-/// `cargo test`/`cargo nextest run` only `<target>/<profile>/deps/libpua_xmpp.so`, next to
-/// this test binary and built from the same sources: take the newer of the two, else the
-/// harness's choice (`$PUA_XMPP_SO`, or a panic with a hint).
-fn module_under_test() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("deps dir");
-    let profile = deps.parent().expect("profile dir");
-    [deps, profile]
-        .map(|d| d.join("libpua_xmpp.so"))
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max_by_key(|(t, _)| *t)
-        .map(|(_, p)| p)
-        .unwrap_or_else(kamailio_test_stack::rust_pua_xmpp_module)
+    StackConfig::rust()
 }
 
 /// Our module with `outbound_proxy` = the scripted notifier: every PUBLISH and initial
@@ -68,17 +48,6 @@ pub fn via_notifier() -> StackConfig {
     rust().pua_xmpp_param(
         "outbound_proxy",
         ModparamValue::Str(format!("sip:127.0.0.1:{NOTIFIER_PORT}")),
-    )
-}
-
-/// Adds a `modparam` line of another module (tm, pua) to the Kamailio config. The harness
-/// writes only pua_xmpp's modparams (after every `loadmodule`, where this line must go) and
-/// does not escape their names, so the line rides on a pua_xmpp parameter that sets
-/// max_subscriptions to its default. A harness gap (reported): it has no hook for this.
-pub fn with_modparam(cfg: StackConfig, line: &str) -> StackConfig {
-    cfg.pua_xmpp_param(
-        &format!("max_subscriptions\", 8192)\n{line}\n#"),
-        ModparamValue::Int(0),
     )
 }
 

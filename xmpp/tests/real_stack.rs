@@ -2,7 +2,7 @@
 //! network namespace per test): presence through Debian's C pua_xmpp and through the Rust
 //! pua_xmpp, SIP MESSAGE <-> XMPP chat, and link faults (Prosody restarted, wrong secret).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -15,43 +15,10 @@ const T: Duration = Duration::from_secs(10);
 const ALICE: &str = "sip:alice@sip.example";
 const BOB: &str = "bob@xmpp.example";
 
-/// The newest `name` built with this test: beside the test executable (`deps/`, where
-/// `cargo test` leaves libraries) or in the profile directory (where `cargo build` puts them).
-fn built(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("deps dir");
-    let profile = deps.parent().expect("target profile dir");
-    [deps.join(name), profile.join(name)]
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max_by_key(|(t, _)| *t)
-        .map(|(_, p)| p)
-        .unwrap_or_else(|| panic!("{name} not built"))
-}
-
-/// The `libxmpp.so` built with this test.
-fn rust_xmpp_module() -> PathBuf {
-    built("libxmpp.so")
-}
-
-/// The Rust `libpua_xmpp.so`, built as this package's dev-dependency.
-fn rust_pua_xmpp_module() -> PathBuf {
-    built("libpua_xmpp.so")
-}
-
 /// Debian's C pua_xmpp on top of our xmpp module.
 fn c_pua_on_rust_xmpp() -> StackConfig {
     StackConfig {
-        xmpp_module: rust_xmpp_module(),
-        ..StackConfig::c_baseline()
-    }
-}
-
-/// Our pua_xmpp on our xmpp module.
-fn rust_pua_on_rust_xmpp() -> StackConfig {
-    StackConfig {
-        xmpp_module: rust_xmpp_module(),
-        pua_xmpp_module: rust_pua_xmpp_module(),
+        xmpp_module: kamailio_test_stack::rust_xmpp_module(),
         ..StackConfig::c_baseline()
     }
 }
@@ -158,7 +125,7 @@ fn c_pua_xmpp_sip_user_sees_xmpp_presence() {
 /// Our pua_xmpp on our xmpp: XMPP -> SIP and SIP -> XMPP presence.
 #[test]
 fn rust_pua_xmpp_presence_both_ways() {
-    let stack = Stack::start(rust_pua_on_rust_xmpp());
+    let stack = Stack::start(StackConfig::rust());
     let alice_jid = jid_for_sip(ALICE);
     let bob_sip = sip_for_jid(BOB);
     let bob = stack.xmpp_client("bob@xmpp.example/laptop");
@@ -374,7 +341,7 @@ fn wait_logged(stack: &Stack, needle: &str, nth: usize, limit: Duration) {
 /// while the link is down, refusals are counted and logged, and the link comes back.
 #[test]
 fn prosody_restart_mid_traffic() {
-    let stack = Stack::start(rust_pua_on_rust_xmpp());
+    let stack = Stack::start(StackConfig::rust());
     let alice_jid = jid_for_sip(ALICE);
     let bob_sip = sip_for_jid(BOB);
     let bob = stack.xmpp_client("bob@xmpp.example/phone");

@@ -64,8 +64,8 @@ pub struct StackConfig {
     pub pua_xmpp_module: PathBuf,
     /// The .so loaded as xmpp (full path).
     pub xmpp_module: PathBuf,
-    /// Extra `modparam("pua_xmpp", name, value)` lines.
-    pub extra_pua_xmpp_params: Vec<(String, ModparamValue)>,
+    /// Extra `modparam(module, name, value)` lines, written after every `loadmodule`.
+    pub extra_modparams: Vec<(String, String, ModparamValue)>,
     /// Extra global lines (e.g. `msg_recv_max_size=4194304` for 6.0).
     pub extra_global_cfg: Vec<String>,
     /// Kamailio `-x` memory manager (e.g. `tlsf`).
@@ -204,7 +204,7 @@ impl Default for StackConfig {
             pua_xmpp_module: host.c_pua_xmpp_module.clone(),
             xmpp_module: host.c_xmpp_module.clone(),
             module_dir: host.module_dir.clone(),
-            extra_pua_xmpp_params: Vec::new(),
+            extra_modparams: Vec::new(),
             extra_global_cfg: host.global_cfg.clone(),
             mem_manager: None,
             debug: 2,
@@ -221,18 +221,34 @@ impl StackConfig {
         Self::default()
     }
 
-    /// Our Rust module as pua_xmpp (see [`rust_pua_xmpp_module`]).
+    /// The product: our Rust pua_xmpp on our Rust xmpp transport (see
+    /// [`rust_pua_xmpp_module`], [`rust_xmpp_module`]).
     pub fn rust() -> Self {
+        StackConfig {
+            pua_xmpp_module: rust_pua_xmpp_module(),
+            xmpp_module: rust_xmpp_module(),
+            ..Self::default()
+        }
+    }
+
+    /// Our Rust pua_xmpp on the host's crash-fixed C xmpp transport.
+    pub fn rust_on_c_xmpp() -> Self {
         StackConfig {
             pua_xmpp_module: rust_pua_xmpp_module(),
             ..Self::default()
         }
     }
 
-    /// Adds a `modparam("pua_xmpp", ...)` line.
-    pub fn pua_xmpp_param(mut self, name: &str, value: ModparamValue) -> Self {
-        self.extra_pua_xmpp_params.push((name.to_string(), value));
+    /// Adds a `modparam(module, name, value)` line (tm, pua, presence, ...).
+    pub fn modparam(mut self, module: &str, name: &str, value: ModparamValue) -> Self {
+        self.extra_modparams
+            .push((module.to_string(), name.to_string(), value));
         self
+    }
+
+    /// Adds a `modparam("pua_xmpp", ...)` line.
+    pub fn pua_xmpp_param(self, name: &str, value: ModparamValue) -> Self {
+        self.modparam("pua_xmpp", name, value)
     }
 }
 

@@ -26,9 +26,9 @@ pub const CRASH_MARK: &str = "exited by a signal";
 /// kamailio.cfg for a stack whose files live in `dir`.
 pub fn render_config(cfg: &StackConfig, dir: &Path) -> String {
     let extra_params: String = cfg
-        .extra_pua_xmpp_params
+        .extra_modparams
         .iter()
-        .map(|(k, v)| format!("modparam(\"pua_xmpp\", \"{k}\", {})\n", v.to_cfg()))
+        .map(|(m, k, v)| format!("modparam(\"{m}\", \"{k}\", {})\n", v.to_cfg()))
         .collect();
     let vars = [
         ("DEBUG", cfg.debug.to_string()),
@@ -42,7 +42,7 @@ pub fn render_config(cfg: &StackConfig, dir: &Path) -> String {
         ("SIP_GW_DOMAIN", SIP_GW_DOMAIN.to_string()),
         ("COMPONENT_PORT", COMPONENT_PORT.to_string()),
         ("COMPONENT_SECRET", COMPONENT_SECRET.to_string()),
-        ("EXTRA_PUA_XMPP", extra_params),
+        ("EXTRA_MODPARAMS", extra_params),
     ];
     let mut out = TEMPLATE.to_string();
     for (k, v) in vars {
