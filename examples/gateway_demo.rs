@@ -1,5 +1,5 @@
-//! The gateway, live: builds nothing itself; starts Prosody and Kamailio (Debian's presence,
-//! pua and the crash-fixed xmpp module, plus this module) on loopback in a private network
+//! The gateway, live: builds nothing itself; starts Prosody and Kamailio (Debian's presence and
+//! pua, with this project's pua_xmpp and Rust xmpp transport) on loopback in a private network
 //! namespace, then shows presence crossing the gateway both ways, printing what each side
 //! receives. Run it through `bash tests/stack/demo.sh` (as root).
 
@@ -18,6 +18,7 @@ fn step(text: &str) {
 fn main() {
     let cfg = StackConfig::rust();
     println!("pua_xmpp module: {}", cfg.pua_xmpp_module.display());
+    println!("xmpp module:     {}", cfg.xmpp_module.display());
     let stack = Stack::start(cfg);
     let alice_jid = jid_for_sip(ALICE);
     let bob_sip = sip_for_jid(BOB);
@@ -78,7 +79,7 @@ fn main() {
         println!("alice <- NOTIFY\n{}", n.body_str());
     }
     stack.assert_no_crash();
-    println!("\n== What pua_xmpp logged");
+    println!("\n== What pua_xmpp and xmpp logged");
     for line in stack
         .kamailio_log()
         .lines()
