@@ -399,7 +399,7 @@ fn xmpp_probe_and_garbage_call_nothing() {
     with_host(|h| {
         assert!(h.publishes.is_empty() && h.subscribes.is_empty());
         assert!(
-            h.log.iter().filter(|(l, _)| *l == 4).count() >= 4,
+            log_lines().iter().filter(|(l, _)| *l == 4).count() >= 4,
             "warnings expected: {}",
             log_text()
         );

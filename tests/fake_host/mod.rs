@@ -13,55 +13,15 @@ use std::ptr::null_mut;
 
 use kamailio_module::sys::*;
 
-// ---- Core data symbols (read by the module's log bridge) ----
-#[unsafe(no_mangle)]
-pub static mut dprint_crit: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_stderr: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_color: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut process_no: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_prefix_val: *mut Str = null_mut();
-#[unsafe(no_mangle)]
-pub static mut _ksr_slog_func: *mut c_void = null_mut();
-/// The real one is `void (*)(int, const char *, ...)`; the module always calls it as
-/// `(level, "%s", text)`, which on x86_64 SysV arrives in the same registers as this
-/// non-variadic fake's three arguments (stable Rust cannot define C-variadic functions).
-#[unsafe(no_mangle)]
-pub static mut _km_log_func: Option<unsafe extern "C" fn(c_int, *const c_char, *const c_char)> =
-    Some(fake_km_log);
-#[unsafe(no_mangle)]
-pub static mut log_level_info: [LogLevelInfo; 9] = [
-    level(c"ALERT", 1),
-    level(c"BUG", 2),
-    level(c"CRITICAL", 2),
-    level(c"CRITICAL", 2),
-    level(c"ERROR", 3),
-    level(c"WARNING", 4),
-    level(c"NOTICE", 5),
-    level(c"INFO", 6),
-    level(c"DEBUG", 7),
-];
-
-const fn level(name: &'static CStr, syslog_level: c_int) -> LogLevelInfo {
-    LogLevelInfo {
-        name: name.as_ptr().cast_mut(),
-        syslog_level,
-    }
-}
-
-/// One recorded log line: (syslog level, text).
-pub type LogLine = (c_int, String);
+#[path = "../../crates/kamailio/tests/support/fake_core_log.rs"]
+mod fake_core_log;
+pub use fake_core_log::{log_lines, log_text, take_log};
 
 /// What the fake pua and xmpp modules saw, and how they answer.
 #[derive(Default)]
 pub struct Host {
     /// Module names in load order (first loaded first).
     pub loaded: Vec<&'static CStr>,
-    pub log: Vec<LogLine>,
-    pub debug_level: c_int,
     pub is_dialog_answer: c_int,
     pub publishes: Vec<Published>,
     pub subscribes: Vec<Subscribed>,
@@ -99,18 +59,11 @@ pub struct Subscribed {
 }
 
 thread_local! {
-    pub static HOST: RefCell<Host> = RefCell::new(Host { debug_level: 3, ..Host::default() });
+    pub static HOST: RefCell<Host> = RefCell::new(Host::default());
 }
 
 pub fn with_host<R>(f: impl FnOnce(&mut Host) -> R) -> R {
     HOST.with(|h| f(&mut h.borrow_mut()))
-}
-
-unsafe extern "C" fn fake_km_log(level: c_int, _fmt: *const c_char, text: *const c_char) {
-    let text = unsafe { CStr::from_ptr(text) }
-        .to_string_lossy()
-        .into_owned();
-    with_host(|h| h.log.push((level, text)));
 }
 
 unsafe fn string(s: *const Str) -> Option<String> {
@@ -123,23 +76,6 @@ unsafe fn string(s: *const Str) -> Option<String> {
 }
 
 // ---- Core functions ----
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn get_debug_level(_m: *const c_char, _l: c_int) -> c_int {
-    with_host(|h| h.debug_level)
-}
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn get_debug_facility(_m: *const c_char, _l: c_int) -> c_int {
-    0
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn my_pid() -> c_int {
-    std::process::id() as c_int
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn dprint_color(_l: c_int) {}
-#[unsafe(no_mangle)]
-pub extern "C" fn dprint_color_reset() {}
-
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn get_loaded_modules() -> *mut SrModule {
     with_host(|h| {
@@ -517,20 +453,9 @@ impl Module {
     }
 }
 
-/// Everything logged so far, one line per entry.
-pub fn log_text() -> String {
-    with_host(|h| {
-        h.log
-            .iter()
-            .map(|(_, t)| t.as_str())
-            .collect::<Vec<_>>()
-            .join("")
-    })
-}
-
 pub fn reset_records() {
+    take_log();
     with_host(|h| {
-        h.log.clear();
         h.publishes.clear();
         h.subscribes.clear();
         h.stanzas.clear();

@@ -2,86 +2,10 @@
 //! core's logging symbols (linked `-rdynamic`), so the bridge resolves them as it would in
 //! Kamailio, and records what it logs.
 
-#![allow(non_upper_case_globals)]
+#[path = "support/fake_core_log.rs"]
+mod fake_core_log;
 
-use std::ffi::{CStr, c_char, c_int, c_void};
-use std::ptr::null_mut;
-use std::sync::Mutex;
-
-use kamailio_module::sys::{LogLevelInfo, Str};
-
-static LINES: Mutex<Vec<(c_int, String)>> = Mutex::new(Vec::new());
-static DEBUG_LEVEL: Mutex<c_int> = Mutex::new(3);
-
-#[unsafe(no_mangle)]
-pub static mut dprint_crit: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_stderr: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_color: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut process_no: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_prefix_val: *mut Str = null_mut();
-#[unsafe(no_mangle)]
-pub static mut _ksr_slog_func: *mut c_void = null_mut();
-/// Real type `void (*)(int, const char *, ...)`, always called as `(level, "%s", text)`: on
-/// x86_64 SysV the three arguments arrive where this non-variadic fake reads them.
-#[unsafe(no_mangle)]
-pub static mut _km_log_func: Option<unsafe extern "C" fn(c_int, *const c_char, *const c_char)> =
-    Some(km_log);
-#[unsafe(no_mangle)]
-pub static mut log_level_info: [LogLevelInfo; 9] = [
-    level(c"ALERT", 1),
-    level(c"BUG", 2),
-    level(c"CRITICAL", 2),
-    level(c"CRITICAL", 2),
-    level(c"ERROR", 3),
-    level(c"WARNING", 4),
-    level(c"NOTICE", 5),
-    level(c"INFO", 6),
-    level(c"DEBUG", 7),
-];
-
-const fn level(name: &'static CStr, syslog_level: c_int) -> LogLevelInfo {
-    LogLevelInfo {
-        name: name.as_ptr().cast_mut(),
-        syslog_level,
-    }
-}
-
-unsafe extern "C" fn km_log(level: c_int, fmt: *const c_char, text: *const c_char) {
-    assert_eq!(
-        unsafe { CStr::from_ptr(fmt) },
-        c"%s",
-        "user text must never be a format"
-    );
-    let text = unsafe { CStr::from_ptr(text) }
-        .to_string_lossy()
-        .into_owned();
-    LINES.lock().unwrap().push((level, text));
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn get_debug_level(_m: *const c_char, _l: c_int) -> c_int {
-    *DEBUG_LEVEL.lock().unwrap()
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn get_debug_facility(_m: *const c_char, _l: c_int) -> c_int {
-    0
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn my_pid() -> c_int {
-    1
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn dprint_color(_l: c_int) {}
-#[unsafe(no_mangle)]
-pub extern "C" fn dprint_color_reset() {}
-
-fn take_lines() -> Vec<(c_int, String)> {
-    std::mem::take(&mut *LINES.lock().unwrap())
-}
+use fake_core_log::{dprint_crit, set_debug_level, take_log as take_lines};
 
 /// One test: the logger and the debug level are process-wide.
 #[test]
@@ -134,7 +58,7 @@ fn guard_and_log_bridge() {
     );
 
     // The module's debug level is asked on every call.
-    *DEBUG_LEVEL.lock().unwrap() = 0; // L_WARN
+    set_debug_level(0); // L_WARN
     log::info!("dropped");
     log::debug!("dropped");
     log::error!("kept");

@@ -15,44 +15,9 @@ use std::sync::OnceLock;
 
 use kamailio_module::sys::*;
 
-// ---- Core data symbols (read by the module's log bridge) ----
-#[unsafe(no_mangle)]
-pub static mut dprint_crit: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_stderr: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_color: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut process_no: c_int = 0;
-#[unsafe(no_mangle)]
-pub static mut log_prefix_val: *mut Str = null_mut();
-#[unsafe(no_mangle)]
-pub static mut _ksr_slog_func: *mut c_void = null_mut();
-/// The real one is `void (*)(int, const char *, ...)`; the module always calls it as
-/// `(level, "%s", text)`, which on x86_64 SysV arrives in the same registers as this
-/// non-variadic fake's three arguments.
-#[unsafe(no_mangle)]
-pub static mut _km_log_func: Option<unsafe extern "C" fn(c_int, *const c_char, *const c_char)> =
-    Some(fake_km_log);
-#[unsafe(no_mangle)]
-pub static mut log_level_info: [LogLevelInfo; 9] = [
-    level(c"ALERT", 1),
-    level(c"BUG", 2),
-    level(c"CRITICAL", 2),
-    level(c"CRITICAL", 2),
-    level(c"ERROR", 3),
-    level(c"WARNING", 4),
-    level(c"NOTICE", 5),
-    level(c"INFO", 6),
-    level(c"DEBUG", 7),
-];
-
-const fn level(name: &'static CStr, syslog_level: c_int) -> LogLevelInfo {
-    LogLevelInfo {
-        name: name.as_ptr().cast_mut(),
-        syslog_level,
-    }
-}
+#[path = "../../../crates/kamailio/tests/support/fake_core_log.rs"]
+mod fake_core_log;
+pub use fake_core_log::log_text;
 
 /// One request the fake tm sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,8 +42,6 @@ pub struct Forked {
 
 /// What the fake core saw, and how it answers.
 pub struct Host {
-    pub log: Vec<(c_int, String)>,
-    pub debug_level: c_int,
     /// Whether tm's KEMI exports are registered.
     pub tm_loaded: bool,
     pub uac_sent: Vec<UacSent>,
@@ -92,8 +55,6 @@ pub struct Host {
 impl Default for Host {
     fn default() -> Self {
         Self {
-            log: Vec::new(),
-            debug_level: 3,
             tm_loaded: true,
             uac_sent: Vec::new(),
             procs_registered: 0,
@@ -112,18 +73,6 @@ pub fn with_host<R>(f: impl FnOnce(&mut Host) -> R) -> R {
     HOST.with(|h| f(&mut h.borrow_mut()))
 }
 
-unsafe extern "C" fn fake_km_log(level: c_int, _fmt: *const c_char, text: *const c_char) {
-    let text = unsafe { CStr::from_ptr(text) }
-        .to_string_lossy()
-        .into_owned();
-    with_host(|h| h.log.push((level, text)));
-}
-
-/// Everything logged so far.
-pub fn log_text() -> String {
-    with_host(|h| h.log.iter().map(|(_, t)| t.as_str()).collect())
-}
-
 pub unsafe fn string(s: *const Str) -> Option<String> {
     unsafe { s.as_ref() }.map(|s| {
         if s.len <= 0 {
@@ -135,24 +84,6 @@ pub unsafe fn string(s: *const Str) -> Option<String> {
         .into_owned()
     })
 }
-
-// ---- Core functions: logging ----
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn get_debug_level(_m: *const c_char, _l: c_int) -> c_int {
-    with_host(|h| h.debug_level)
-}
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn get_debug_facility(_m: *const c_char, _l: c_int) -> c_int {
-    0
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn my_pid() -> c_int {
-    std::process::id() as c_int
-}
-#[unsafe(no_mangle)]
-pub extern "C" fn dprint_color(_l: c_int) {}
-#[unsafe(no_mangle)]
-pub extern "C" fn dprint_color_reset() {}
 
 // ---- Core functions: modules, pseudo-variables, fixups ----
 #[unsafe(no_mangle)]
