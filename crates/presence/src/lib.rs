@@ -9,6 +9,7 @@ pub mod error;
 pub mod jid;
 pub mod limits;
 pub mod pidf;
+mod pidf_tree;
 pub mod publish;
 pub mod show;
 pub mod sip;

@@ -1,9 +1,8 @@
 //! SIP NOTIFY body (PIDF, RFC 3863/4479/4480) -> the values of an XMPP presence: availability,
 //! show, status notes and priority (GATEWAY.md section 1).
 
-use roxmltree::Node;
-
-use crate::doc::{children_named, effective_lang, element_text, local, with_root};
+use crate::doc::{check_input, with_root};
+use crate::pidf_tree::{Tree, scan};
 use crate::show::{Show, show_from_activity, show_from_note};
 use crate::{Limits, TranslateError, limits::clean_status};
 
@@ -24,48 +23,61 @@ pub struct PidfPresence {
 }
 
 /// Reads a PIDF body. Elements are matched by local name, whatever their prefix or namespace.
+/// A plain document is scanned in one pass; anything else goes through roxmltree's checks.
 pub fn parse_pidf(body: &[u8], limits: &Limits) -> Result<PidfPresence, TranslateError> {
-    with_root(body, limits, "presence", |root| Ok(read_presence(root)))
+    if let Some(tree) = scan(check_input(body, limits)?) {
+        return Ok(read_presence(&tree));
+    }
+    with_root(body, limits, "presence", |root| {
+        Ok(read_presence(&Tree::from_dom(root)))
+    })
 }
 
-fn read_presence(root: Node<'_, '_>) -> PidfPresence {
-    let notes = children_named(root, "person")
-        .map(notes_of)
+const ROOT: usize = 0;
+
+fn read_presence(tree: &Tree<'_>) -> PidfPresence {
+    let notes = tree
+        .children(ROOT, "person")
+        .map(|p| notes_of(tree, p))
         .find(|notes| !notes.is_empty())
         .or_else(|| {
-            children_named(root, "tuple")
-                .map(notes_of)
+            tree.children(ROOT, "tuple")
+                .map(|t| notes_of(tree, t))
                 .find(|notes| !notes.is_empty())
         })
-        .unwrap_or_else(|| notes_of(root));
-    let show = match activities_show(root) {
+        .unwrap_or_else(|| notes_of(tree, ROOT));
+    let show = match activities_show(tree) {
         Some(show) => show,
         None => notes.iter().find_map(|note| show_from_note(&note.text)),
     };
     PidfPresence {
-        available: children_named(root, "tuple").any(is_open),
+        available: tree.children(ROOT, "tuple").any(|t| is_open(tree, t)),
         show,
         notes,
-        priority: priority(root),
+        priority: priority(tree),
     }
 }
 
 /// Whether a tuple's `status/basic` is "open".
-fn is_open(tuple: Node<'_, '_>) -> bool {
-    children_named(tuple, "status")
-        .flat_map(|status| children_named(status, "basic"))
-        .any(|basic| element_text(basic).trim().eq_ignore_ascii_case("open"))
+fn is_open(tree: &Tree<'_>, tuple: usize) -> bool {
+    tree.children(tuple, "status")
+        .flat_map(|status| tree.children(status, "basic"))
+        .any(|basic| {
+            tree.elements[basic]
+                .text
+                .trim()
+                .eq_ignore_ascii_case("open")
+        })
 }
 
 /// The non-empty `<note>` children of `node`, trimmed and cut.
-fn notes_of(node: Node<'_, '_>) -> Vec<LangText> {
-    children_named(node, "note")
+fn notes_of(tree: &Tree<'_>, node: usize) -> Vec<LangText> {
+    tree.children(node, "note")
         .filter_map(|note| {
-            let text = element_text(note);
-            let text = clean_status(&text);
+            let text = clean_status(&tree.elements[note].text);
             (!text.is_empty()).then(|| LangText {
                 text: text.to_owned(),
-                lang: effective_lang(note).map(str::to_owned),
+                lang: tree.effective_lang(note).map(str::to_owned),
             })
         })
         .collect()
@@ -74,44 +86,41 @@ fn notes_of(node: Node<'_, '_>) -> Vec<LangText> {
 /// The show from RPID activities: None when the document has no `<activities>` element at
 /// all; Some(None) when it has some but none maps. Persons are looked at first, then tuples,
 /// then activities anywhere else; within those, the first mapped activity in document order.
-fn activities_show(root: Node<'_, '_>) -> Option<Option<Show>> {
+fn activities_show(tree: &Tree<'_>) -> Option<Option<Show>> {
     let mut any = false;
     let mut by_scope: [Option<Show>; 3] = [None; 3];
-    for activities in root
-        .descendants()
-        .filter(|n| n.is_element() && local(*n) == "activities")
+    for (i, _) in tree
+        .elements
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.local == "activities")
     {
         any = true;
-        let scope = match activities
-            .ancestors()
-            .find(|a| a.parent() == Some(root))
-            .map(local)
-        {
+        let scope = match tree.top_level(i).map(|t| tree.elements[t].local) {
             Some("person") => 0,
             Some("tuple") => 1,
             _ => 2,
         };
         if by_scope[scope].is_none() {
-            by_scope[scope] =
-                activities
-                    .children()
-                    .filter(|n| n.is_element())
-                    .find_map(|activity| match local(activity) {
-                        // Pre-RFC RPID (eyeBeam, X-Lite): <es:activity>away</es:activity>.
-                        "activity" => show_from_activity(element_text(activity).trim()),
-                        name => show_from_activity(name),
-                    });
+            by_scope[scope] = tree.all_children(i).find_map(|activity| {
+                let a = &tree.elements[activity];
+                match a.local {
+                    // Pre-RFC RPID (eyeBeam, X-Lite): <es:activity>away</es:activity>.
+                    "activity" => show_from_activity(a.text.trim()),
+                    name => show_from_activity(name),
+                }
+            });
         }
     }
     any.then(|| by_scope.into_iter().flatten().next())
 }
 
 /// round(q * 127) of the highest `contact@priority` among open tuples.
-fn priority(root: Node<'_, '_>) -> Option<i8> {
-    children_named(root, "tuple")
-        .filter(|tuple| is_open(*tuple))
-        .flat_map(|tuple| children_named(tuple, "contact"))
-        .filter_map(|contact| contact.attribute("priority").and_then(parse_q))
+fn priority(tree: &Tree<'_>) -> Option<i8> {
+    tree.children(ROOT, "tuple")
+        .filter(|&tuple| is_open(tree, tuple))
+        .flat_map(|tuple| tree.children(tuple, "contact"))
+        .filter_map(|contact| tree.elements[contact].priority.as_deref().and_then(parse_q))
         .fold(None, |best: Option<f64>, q| {
             Some(best.map_or(q, |b| b.max(q)))
         })
