@@ -56,6 +56,8 @@ pub struct PresencePhase {
 pub struct MemSample {
     pub pkg_used: u64,
     pub shm_used: u64,
+    /// shm per allocation site ("module: site" -> bytes).
+    pub shm_sites: BTreeMap<String, u64>,
     pub rss_anon_kb: BTreeMap<i32, u64>,
 }
 
@@ -236,6 +238,7 @@ impl Instance {
         Ok(MemSample {
             pkg_used,
             shm_used,
+            shm_sites: self.kam.shm_sites()?,
             rss_anon_kb: self
                 .kam
                 .sample()

@@ -235,6 +235,16 @@ exec "$@""#;
         Ok((pkg, shm))
     }
 
+    /// Shared memory in use per allocation site (`mod.mem_stats all shm`): "module: site" ->
+    /// bytes; where a growth of shm comes from.
+    pub fn shm_sites(&self) -> io::Result<BTreeMap<String, u64>> {
+        Ok(mem_stats_sites(&self.rpc(&[
+            "mod.mem_stats",
+            "all",
+            "shm",
+        ])?))
+    }
+
     /// callgrind `zero` or `dump` in every Kamailio process (through vgdb).
     pub fn callgrind_control(&self, action: &str) -> io::Result<()> {
         let flag = match action {
@@ -285,6 +295,23 @@ fn render_config(setup: &KamailioSetup, dir: &Path) -> String {
     }
     assert!(!out.contains("{{"), "unfilled placeholder in kamailio.cfg");
     out
+}
+
+/// `mod.mem_stats` output (`Module: tm`, then `{ build_cell(334): 8336 ... }`), summed per
+/// "module: site".
+fn mem_stats_sites(text: &str) -> BTreeMap<String, u64> {
+    let mut module = "";
+    let mut sites = BTreeMap::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("Module:") {
+            module = m.trim();
+        } else if let Some((site, bytes)) = line.rsplit_once(':')
+            && let Ok(bytes) = bytes.trim().parse::<u64>()
+        {
+            *sites.entry(format!("{module}: {site}")).or_insert(0) += bytes;
+        }
+    }
+    sites
 }
 
 /// kamcmd prints structures as `{ key: value ... }` blocks.
@@ -354,6 +381,12 @@ mod tests {
 
     #[test]
     fn reads_kamcmd_records() {
+        let sites = mem_stats_sites(
+            "Module: core\n{\n\tinit_timer(210): 278544\n}\nModule: tm\n{\n\tbuild_cell(334): 8336\n\tbuild_cell(334): 64\n}\n",
+        );
+        assert_eq!(sites["tm: build_cell(334)"], 8400);
+        assert_eq!(sites["core: init_timer(210)"], 278544);
+
         let text =
             "{\n\tentry: 0\n\tpid: 12\n\tused: 100\n}\n{\n\tentry: 1\n\tpid: 13\n\tused: 50\n}\n";
         let r = rpc_records(text);

@@ -548,6 +548,21 @@ impl Bench<'_> {
                 .get(&worst_pid)
                 .map_or("?", String::as_str)
         );
+        let mut grown: Vec<(i64, &String)> = after
+            .shm_sites
+            .iter()
+            .map(|(site, b)| {
+                (
+                    *b as i64 - before.shm_sites.get(site).map_or(0, |a| *a as i64),
+                    site,
+                )
+            })
+            .filter(|(d, _)| *d != 0)
+            .collect();
+        grown.sort();
+        for (delta, site) in grown.iter().rev().take(8) {
+            eprintln!("   shm {site}: {delta:+} B");
+        }
         let name = format!("memory over {messages} messages");
         for (metric, v) in [
             (
