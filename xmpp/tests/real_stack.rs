@@ -92,20 +92,17 @@ fn c_pua_xmpp_sip_user_sees_xmpp_presence() {
         .expect_notify(T, |n| n.call_id() == Some(dlg.call_id.as_str()))
         .unwrap();
     assert!(n0.body.is_empty(), "{n0:?}");
-    let sub = bob
-        .expect_presence(T, &alice_jid, Some("subscribe"))
-        .unwrap();
-    assert!(
-        sub.matches_xml_ignoring(
-            &format!("<presence type='subscribe' from='{alice_jid}' to='{BOB}'/>"),
-            &["xml:lang"]
-        ),
-        "{sub:?}"
-    );
-    bob.subscribed(&alice_jid).unwrap();
+    // C's pua_xmpp_req_winfo fixes `expires` up into a pv_elem_t and then compares that
+    // struct's first byte (the low byte of a pointer) with '0': in some memory layouts (about
+    // 1 in 16, e.g. Kamailio 6.0.1 with this config) it takes every request for an
+    // unsubscribe and sends no winfo SUBSCRIBE at all. Whether bob is asked to approve alice
+    // therefore depends on the layout and is not asserted; bob sends his presence to alice's
+    // alias directly (directed presence), which reaches the gateway in every layout.
+    bob.send_presence(Some(&alice_jid), None, "").unwrap();
     let n1 = alice.expect_notify(T, is_open).unwrap();
     settle_pua();
-    bob.available(None, Some("on xmpp")).unwrap();
+    bob.send_presence(Some(&alice_jid), None, "<status>on xmpp</status>")
+        .unwrap();
     let n2 = alice
         .expect_notify(T, |n| n.cseq() > n1.cseq() && is_open(n))
         .unwrap();
@@ -114,7 +111,8 @@ fn c_pua_xmpp_sip_user_sees_xmpp_presence() {
         format!("pres:{}", &bob_sip["sip:".len()..])
     );
     settle_pua();
-    bob.send_presence(None, Some("unavailable"), "").unwrap();
+    bob.send_presence(Some(&alice_jid), Some("unavailable"), "")
+        .unwrap();
     let n3 = alice.expect_notify(T, |n| n.cseq() > n2.cseq()).unwrap();
     assert_eq!(pidf_of(&n3).unwrap().basics, ["closed"], "{n3:?}");
     let r = alice.resubscribe(&mut dlg, 0).unwrap();

@@ -85,7 +85,7 @@ fn xmpp_user_sees_sip_publish() {
     assert!(stack.kamailio_log().contains("'From' header not parsed"));
 }
 
-/// (b) SIP alice subscribes to XMPP bob; bob is asked and approves; alice
+/// (b) SIP alice subscribes to XMPP bob; bob sends his presence to her alias; alice
 /// gets open NOTIFYs, then a closed one when bob goes offline; then she
 /// unsubscribes in the dialog.
 #[test]
@@ -112,28 +112,21 @@ fn sip_user_sees_xmpp_presence() {
     );
     assert!(n0.body.is_empty(), "{n0:?}");
 
-    // pua_xmpp_req_winfo -> pua SUBSCRIBE presence.winfo for bob's alias ->
-    // winfo NOTIFY to the gateway -> pua_xmpp_notify -> subscribe to bob.
-    let sub = bob
-        .expect_presence(T, &alice_jid, Some("subscribe"))
-        .unwrap();
-    assert!(
-        sub.matches_xml_ignoring(
-            &format!("<presence type='subscribe' from='{alice_jid}' to='{BOB}'/>"),
-            &["xml:lang"]
-        ),
-        "{sub:?}"
-    );
-
-    // bob approves; Prosody then sends bob's current presence to the gateway:
-    // pua PUBLISHes for bob's alias and the presence server NOTIFYs alice.
+    // C's pua_xmpp_req_winfo fixes `expires` up into a pv_elem_t and then compares that
+    // struct's first byte (the low byte of a pointer) with '0': in some memory layouts (about
+    // 1 in 16, e.g. Kamailio 6.0.1 with this config) it takes every request for an
+    // unsubscribe and sends no winfo SUBSCRIBE at all. Whether bob is asked to approve alice
+    // therefore depends on the layout and is not asserted; bob sends his presence to alice's
+    // alias directly (directed presence), which reaches the gateway in every layout.
+    // The gateway PUBLISHes for bob's alias and the presence server NOTIFYs alice.
     // The tuple id pua writes is a pointer value ("0x7ff...").
-    bob.subscribed(&alice_jid).unwrap();
+    bob.send_presence(Some(&alice_jid), None, "").unwrap();
     let n1 = alice.expect_notify(T, is_open).unwrap();
     settle_pua();
 
     // A status change: C drops the <status> text (an empty <note/> instead).
-    bob.available(None, Some("on xmpp")).unwrap();
+    bob.send_presence(Some(&alice_jid), None, "<status>on xmpp</status>")
+        .unwrap();
     let n2 = alice
         .expect_notify(T, |n| n.cseq() > n1.cseq() && is_open(n))
         .unwrap();
@@ -153,7 +146,8 @@ fn sip_user_sees_xmpp_presence() {
 
     // bob goes offline: C turns <presence type='unavailable'/> into a PUBLISH
     // with Expires 0 and no body; the presence server NOTIFYs a closed tuple.
-    bob.send_presence(None, Some("unavailable"), "").unwrap();
+    bob.send_presence(Some(&alice_jid), Some("unavailable"), "")
+        .unwrap();
     let n3 = alice.expect_notify(T, |n| n.cseq() > n2.cseq()).unwrap();
     assert_eq!(pidf_of(&n3).unwrap().basics, ["closed"], "{n3:?}");
 
