@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use roxmltree::{NS_XML_URI, Node};
 
 use crate::doc::{element_text, local};
+use crate::sip::find_byte;
 
 /// Elements whose direct text the translation reads.
 const TEXT_READ: [&str; 3] = ["note", "basic", "activity"];
@@ -351,7 +352,7 @@ impl<'a> Scanner<'a> {
 
     fn text(&mut self) -> Option<()> {
         let start = self.pos;
-        let len = self.b[start..].iter().position(|&c| c == b'<')?;
+        let len = find_byte(&self.b[start..], b'<')?;
         self.pos += len;
         let text = decode(&self.s[start..self.pos], false)?;
         let &(top, _, read) = self.open.last()?;
@@ -415,7 +416,7 @@ impl<'a> Scanner<'a> {
                         return None;
                     }
                     let start = self.pos + 1;
-                    let len = self.b[start..].iter().position(|&c| c == quote)?;
+                    let len = find_byte(&self.b[start..], quote)?;
                     self.attrs.push((attr, &self.s[start..start + len]));
                     self.pos = start + len + 1;
                 }

@@ -86,7 +86,7 @@ fn split_headers(h: &[u8]) -> Option<(usize, usize, Index)> {
     let mut current: Option<usize> = None;
     let mut pos = 0;
     loop {
-        let end = pos + h[pos..].iter().position(|&b| b == b'\n')?;
+        let end = pos + find_byte(&h[pos..], b'\n')?;
         let line = &h[pos..end];
         if line.is_empty() || line == b"\r" {
             return Some((pos, end + 1, index));
@@ -98,8 +98,7 @@ fn split_headers(h: &[u8]) -> Option<(usize, usize, Index)> {
         } else {
             current = None;
             if let Some(colon) = line.iter().position(|&b| b == b':')
-                && let Ok(n) = std::str::from_utf8(&line[..colon])
-                && let Some(k) = slot(long_name(n.trim()))
+                && let Some(k) = name_slot(&line[..colon])
                 && index[k] == (0, 0)
             {
                 index[k] = ((pos + colon + 1) as u32, end as u32);
@@ -108,6 +107,58 @@ fn split_headers(h: &[u8]) -> Option<(usize, usize, Index)> {
         }
         pos = end + 1;
     }
+}
+
+/// The [`INDEXED`] slot of the header name `n` (bytes before the colon). A plain token name,
+/// perhaps followed by blanks, is compared as bytes; anything else is read as the scan reads it.
+fn name_slot(n: &[u8]) -> Option<usize> {
+    let blanks = n
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let name = &n[..n.len() - blanks];
+    if !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    {
+        return match name {
+            [letter] => COMPACT_FORMS
+                .iter()
+                .find(|(compact, _)| *compact == letter.to_ascii_lowercase())
+                .and_then(|&(_, long)| slot(long)),
+            _ => INDEXED
+                .iter()
+                .position(|i| i.as_bytes().eq_ignore_ascii_case(name)),
+        };
+    }
+    slot(long_name(std::str::from_utf8(n).ok()?.trim()))
+}
+
+/// Position of the first `needle` in `hay`, eight bytes at a time.
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // Bytes equal to the needle become zero; the lowest flagged byte is the first zero.
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let zeros = x.wrapping_sub(LO) & !x & HI;
+        if zeros != 0 {
+            return Some(offset + (zeros.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| offset + i)
 }
 
 fn is_version(s: &str) -> bool {
@@ -467,6 +518,54 @@ mod tests {
         assert_eq!(msg.header("Expires"), Some("60"));
         assert_eq!(msg.header("Contact"), None);
         assert_eq!(msg.header("Event"), None);
+    }
+
+    #[test]
+    fn find_byte_finds_the_first() {
+        let hay = b"abcdefgh\nijklmnop\nq\n";
+        for start in 0..hay.len() {
+            assert_eq!(
+                find_byte(&hay[start..], b'\n'),
+                hay[start..].iter().position(|&b| b == b'\n'),
+                "{start}"
+            );
+        }
+        assert_eq!(find_byte(b"\x80\x81\x0a", b'\n'), Some(2));
+        assert_eq!(find_byte(&[0x0b; 17], b'\n'), None);
+        assert_eq!(find_byte(b"", b'x'), None);
+    }
+
+    #[test]
+    fn header_names_classify_as_the_scan_reads_them() {
+        for n in [
+            "From",
+            "from ",
+            "f",
+            "F\t",
+            "To",
+            "t",
+            "Call-ID",
+            "i",
+            "CONTACT",
+            "m",
+            "l",
+            "o",
+            "Event",
+            "Subscription-State",
+            "Expires",
+            "Via",
+            "v",
+            "X-From",
+            "From\u{a0}",
+            "From\u{b}",
+            " From",
+            "Fr om",
+            "",
+            "Ev\u{e9}nt",
+        ] {
+            assert_eq!(name_slot(n.as_bytes()), slot(long_name(n.trim())), "{n:?}");
+        }
+        assert_eq!(name_slot(b"Fro\xffm"), None);
     }
 
     #[test]

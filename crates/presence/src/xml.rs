@@ -22,14 +22,27 @@ fn replacement(c: char, attr: bool) -> Option<&'static str> {
     }
 }
 
+/// Whether byte `b` may start a character that [`replacement`] changes: ASCII controls and
+/// markup characters, and 0xEF, the first byte of U+FFFE and U+FFFF.
+fn may_need_escape(b: u8) -> bool {
+    b < 0x20 || matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0xEF)
+}
+
 fn escape(out: &mut String, s: &str, attr: bool) {
     let mut start = 0;
-    for (i, c) in s.char_indices() {
+    let mut i = 0;
+    while let Some(skip) = s.as_bytes()[i..].iter().position(|&b| may_need_escape(b)) {
+        // A character starts here: the flagged bytes are ASCII or a UTF-8 lead byte.
+        i += skip;
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
         if let Some(rep) = replacement(c, attr) {
             out.push_str(&s[start..i]);
             out.push_str(rep);
             start = i + c.len_utf8();
         }
+        i += c.len_utf8();
     }
     out.push_str(&s[start..]);
 }
