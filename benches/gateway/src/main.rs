@@ -414,10 +414,18 @@ impl Bench<'_> {
                 let p = inst.notify_phase(body, k, o.notifies)?;
                 let name = format!("{} NOTIFY, K={k}", body.label());
                 let per_s = p.sip.ok as f64 / p.elapsed.as_secs_f64();
-                let us = p.cpu_us as f64 / p.sip.sent as f64;
+                let per = |x: u64| x as f64 / p.sip.sent as f64;
+                let us = per(p.cpu.total());
                 eprintln!(
-                    "   r{round} {name}: {} sent, {} 2xx, {} failed, {} lost, {} stanzas, {per_s:.0}/s, {us:.1} us CPU each",
-                    p.sip.sent, p.sip.ok, p.sip.failed, p.sip.lost, p.stanzas
+                    "   r{round} {name}: {} sent, {} 2xx, {} failed, {} lost, {} stanzas, {per_s:.0}/s, {us:.1} us CPU each (workers {:.1}, XMPP Manager {:.1}, other {:.1})",
+                    p.sip.sent,
+                    p.sip.ok,
+                    p.sip.failed,
+                    p.sip.lost,
+                    p.stanzas,
+                    per(p.cpu.workers),
+                    per(p.cpu.xmpp_manager),
+                    per(p.cpu.other)
                 );
                 self.check(
                     p.sip.ok == o.notifies && p.stanzas == o.notifies,
@@ -446,12 +454,15 @@ impl Bench<'_> {
             }
             if k == o.k_small {
                 let p = inst.presence_phase(o.presences, o.users)?;
+                let per = |x: u64| x as f64 / p.stanzas as f64;
                 eprintln!(
-                    "   r{round} XMPP presence: {} stanzas, {} PUBLISHes, {:.1} us CPU each ({:.1} in XMPP Manager + SIP workers)",
+                    "   r{round} XMPP presence: {} stanzas, {} PUBLISHes, {:.1} us CPU each (XMPP Manager {:.1}, workers {:.1}, other {:.1})",
                     p.stanzas,
                     p.publishes,
-                    p.cpu_us as f64 / p.stanzas as f64,
-                    p.cpu_us_gateway as f64 / p.stanzas as f64
+                    per(p.cpu.total()),
+                    per(p.cpu.xmpp_manager),
+                    per(p.cpu.workers),
+                    per(p.cpu.other)
                 );
                 self.check(
                     p.publishes == p.stanzas,
@@ -465,13 +476,13 @@ impl Bench<'_> {
                     &mml,
                     &format!("{name}: CPU us/stanza, XMPP Manager + SIP workers"),
                     module,
-                    p.cpu_us_gateway as f64 / p.stanzas as f64,
+                    per(p.cpu.xmpp_manager + p.cpu.workers),
                 );
                 self.results.add(
                     &mml,
                     &format!("{name}: CPU us/stanza, all Kamailio processes"),
                     module,
-                    p.cpu_us as f64 / p.stanzas as f64,
+                    per(p.cpu.total()),
                 );
                 self.results.add(
                     &mml,
