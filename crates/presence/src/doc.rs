@@ -136,6 +136,14 @@ pub(crate) fn children_named<'a, 'i>(
         .filter(move |n| n.is_element() && local(*n) == name)
 }
 
+/// The value of `node`'s attribute `name` in no namespace. roxmltree's `attribute("name")`
+/// matches the local name in any namespace, so `x:from` could stand in for `from`.
+pub(crate) fn plain_attribute<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.attributes()
+        .find(|a| a.namespace().is_none() && a.name() == name)
+        .map(|a| a.value())
+}
+
 /// The effective `xml:lang` of `node`: its own, else the nearest ancestor's; `xml:lang=''`
 /// means "no language".
 pub(crate) fn effective_lang<'a>(node: Node<'a, '_>) -> Option<&'a str> {

@@ -3,7 +3,7 @@
 
 use roxmltree::Node;
 
-use crate::doc::{effective_lang, element_text, local, with_root};
+use crate::doc::{effective_lang, element_text, local, plain_attribute, with_root};
 use crate::xml::{push_attr, push_text_element};
 use crate::{LangText, Limits, PidfPresence, Show, TranslateError, limits::clean_status};
 
@@ -67,7 +67,8 @@ pub fn parse_xmpp_presence(stanza: &[u8], limits: &Limits) -> Result<XmppPresenc
 }
 
 fn read_presence(root: Node<'_, '_>) -> Result<XmppPresence, TranslateError> {
-    let required = |attribute: &'static str| match root.attribute(attribute) {
+    // Attributes in no namespace only: the server stamps `from`, not a client's `x:from`.
+    let required = |attribute: &'static str| match plain_attribute(root, attribute) {
         None => Err(TranslateError::MissingAttribute {
             element: "presence",
             attribute,
@@ -77,7 +78,7 @@ fn read_presence(root: Node<'_, '_>) -> Result<XmppPresence, TranslateError> {
     };
     let from = required("from")?;
     let to = required("to")?;
-    let kind = match root.attribute("type") {
+    let kind = match plain_attribute(root, "type") {
         None => PresenceType::Available,
         Some(t) => PresenceType::parse(t).ok_or_else(|| TranslateError::InvalidValue {
             what: "presence type",
@@ -88,7 +89,7 @@ fn read_presence(root: Node<'_, '_>) -> Result<XmppPresence, TranslateError> {
         kind,
         from,
         to,
-        id: root.attribute("id").map(str::to_owned),
+        id: plain_attribute(root, "id").map(str::to_owned),
         show: None,
         statuses: Vec::new(),
         priority: None,
@@ -265,6 +266,24 @@ mod tests {
                 statuses: vec![text("Busy", Some("en")), text("Zaneprázdněn", Some("cs"))],
                 priority: Some(5),
             }
+        );
+    }
+
+    #[test]
+    fn namespaced_attributes_do_not_stand_in_for_ours() {
+        let xml = "<presence xmlns:x='urn:x' x:from='victim@example.com' from='mallory@example.net' \
+                   x:to='z' to='b' x:type='unavailable' x:id='q'/>";
+        let p = parse(xml).unwrap();
+        assert_eq!(
+            (p.from.as_str(), p.to.as_str(), p.kind, p.id),
+            ("mallory@example.net", "b", PresenceType::Available, None)
+        );
+        assert_eq!(
+            parse("<presence xmlns:x='urn:x' x:from='victim@example.com' to='b'/>"),
+            Err(TranslateError::MissingAttribute {
+                element: "presence",
+                attribute: "from"
+            })
         );
     }
 
