@@ -51,6 +51,10 @@ impl log::Log for HostLogger {
     }
 
     fn log(&self, record: &log::Record) {
+        // Check the level before formatting: debug lines are off in production.
+        if !self.enabled(record.metadata()) {
+            return;
+        }
         let func = record
             .module_path()
             .and_then(|p| p.rsplit("::").next())
