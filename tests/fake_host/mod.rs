@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::path::PathBuf;
 use std::ptr::null_mut;
 
 use kamailio_module::sys::*;
@@ -349,76 +348,27 @@ unsafe extern "C" fn encode_uri_xmpp_sip(uri: *mut c_char) -> *mut c_char {
 
 // ---- Loading the module under test ----
 
-/// The built `libpua_xmpp.so` of this test's own target dir (the harness's lookup).
-pub fn built_module() -> PathBuf {
-    kamailio_test_stack::rust_pua_xmpp_module()
-}
-
-/// A private copy of the module, so each test has its own module state.
-pub struct Module {
-    pub lib: libloading::Library,
-    dir: PathBuf,
-}
-
-impl Drop for Module {
-    fn drop(&mut self) {
-        // The copy stays mapped until the library is dropped; unlinking it is fine on Linux.
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+#[path = "../../crates/kamailio/tests/support/loaded_module.rs"]
+mod loaded_module;
+pub use loaded_module::Module;
 
 impl Module {
+    /// A private copy of the built `libpua_xmpp.so` (the harness's lookup: this test's own
+    /// target dir).
     pub fn load() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "pua_xmpp-fake-host-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let copy = dir.join("pua_xmpp.so");
-        std::fs::copy(built_module(), &copy).unwrap();
-        // SAFETY: loading the module under test; its constructors are Rust's (none of ours).
-        let lib = unsafe { libloading::Library::new(&copy) }.expect("dlopen the module");
-        Self { lib, dir }
-    }
-
-    pub fn exports(&self) -> &ModuleExports {
-        unsafe { &**self.lib.get::<*const ModuleExports>(b"exports\0").unwrap() }
-    }
-
-    pub fn cmd(&self, name: &str) -> &CmdExport {
-        let mut p = self.exports().cmds;
-        loop {
-            let c = unsafe { &*p };
-            assert!(!c.name.is_null(), "no command {name}");
-            if unsafe { CStr::from_ptr(c.name) }.to_str() == Ok(name) {
-                return c;
-            }
-            p = unsafe { p.add(1) };
-        }
+        Self::load_copy(&kamailio_test_stack::rust_pua_xmpp_module(), "pua_xmpp")
     }
 
     pub fn set_param(&self, name: &str, kind: u32, value: *mut c_void) -> c_int {
-        let mut p = self.exports().params;
-        loop {
-            let e = unsafe { &*p };
-            assert!(!e.name.is_null(), "no param {name}");
-            if unsafe { CStr::from_ptr(e.name) }.to_str() == Ok(name) {
-                assert!(e.type_ & PARAM_USE_FUNC != 0);
-                let f: ParamFunction = unsafe { std::mem::transmute(e.param_pointer) };
-                return unsafe { f(kind, value) };
-            }
-            p = unsafe { p.add(1) };
-        }
+        let e = self.param(name);
+        assert!(e.type_ & PARAM_USE_FUNC != 0);
+        let f: ParamFunction = unsafe { std::mem::transmute(e.param_pointer) };
+        unsafe { f(kind, value) }
     }
 
     pub fn set_string_param(&self, name: &str, value: &str) -> c_int {
         let v = CString::new(value).unwrap();
         self.set_param(name, PARAM_STRING, v.as_ptr().cast_mut().cast())
-    }
-
-    pub fn mod_init(&self) -> c_int {
-        unsafe { (self.exports().init_mod_f.expect("mod_init"))() }
     }
 
     /// Fixes up `args` the way the core does, then calls the script function.

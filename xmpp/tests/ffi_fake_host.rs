@@ -40,7 +40,13 @@ fn export_table_reads_like_the_c_module() {
     let params: Vec<(String, u32)> = m
         .params()
         .into_iter()
-        .map(|(n, t)| (n, t & !PARAM_USE_FUNC))
+        .map(|e| {
+            let name = unsafe { std::ffi::CStr::from_ptr(e.name) };
+            (
+                name.to_string_lossy().into_owned(),
+                e.type_ & !PARAM_USE_FUNC,
+            )
+        })
         .collect();
     let expected = [
         ("backend", PARAM_STRING),

@@ -9,7 +9,6 @@
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::path::PathBuf;
 use std::ptr::null_mut;
 use std::sync::OnceLock;
 
@@ -312,101 +311,33 @@ pub unsafe extern "C" fn sr_kemi_modules_get() -> *mut SrKemiModule {
 
 // ---- Loading the module under test ----
 
-/// The built `libxmpp.so`: the newest of the one beside this test executable (`deps/`, where
-/// `cargo test` leaves it) and the one in the profile directory (where `cargo build` puts it).
-pub fn built_module() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let deps = exe.parent().expect("deps dir");
-    let profile = deps.parent().expect("target profile dir");
-    [deps.join("libxmpp.so"), profile.join("libxmpp.so")]
-        .into_iter()
-        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-        .max_by_key(|(t, _)| *t)
-        .map(|(_, p)| p)
-        .expect("libxmpp.so not built")
-}
-
-/// A private copy of the module, so each test has its own module state.
-pub struct Module {
-    pub lib: libloading::Library,
-    _dir: PathBuf,
-}
+#[path = "../../../crates/kamailio/tests/support/loaded_module.rs"]
+mod loaded_module;
+pub use loaded_module::Module;
 
 /// The API as `bind_xmpp` filled it.
 pub struct Api(pub XmppApi);
 
 impl Module {
+    /// A private copy of the built `libxmpp.so` (the harness's lookup: this test's own
+    /// target dir, the newest of `deps/` and the profile dir).
     pub fn load() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "xmpp-fake-host-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let copy = dir.join("xmpp.so");
-        std::fs::copy(built_module(), &copy).unwrap();
-        let lib = unsafe { libloading::Library::new(&copy) }.expect("dlopen the module");
-        Self { lib, _dir: dir }
-    }
-
-    pub fn exports(&self) -> &ModuleExports {
-        unsafe { &**self.lib.get::<*const ModuleExports>(b"exports\0").unwrap() }
-    }
-
-    pub fn cmd(&self, name: &str) -> &CmdExport {
-        let mut p = self.exports().cmds;
-        loop {
-            let c = unsafe { &*p };
-            assert!(!c.name.is_null(), "no command {name}");
-            if unsafe { CStr::from_ptr(c.name) }.to_str() == Ok(name) {
-                return c;
-            }
-            p = unsafe { p.add(1) };
-        }
-    }
-
-    /// (name, type) of every parameter, in table order.
-    pub fn params(&self) -> Vec<(String, u32)> {
-        let mut out = Vec::new();
-        let mut p = self.exports().params;
-        loop {
-            let e = unsafe { &*p };
-            if e.name.is_null() {
-                return out;
-            }
-            let name = unsafe { CStr::from_ptr(e.name) }
-                .to_string_lossy()
-                .into_owned();
-            out.push((name, e.type_));
-            p = unsafe { p.add(1) };
-        }
+        Self::load_copy(&kamailio_test_stack::rust_xmpp_module(), "xmpp")
     }
 
     pub fn set_param(&self, name: &str, kind: u32, value: *mut c_void) -> c_int {
-        let mut p = self.exports().params;
-        loop {
-            let e = unsafe { &*p };
-            assert!(!e.name.is_null(), "no param {name}");
-            if unsafe { CStr::from_ptr(e.name) }.to_str() == Ok(name) {
-                assert!(e.type_ & PARAM_USE_FUNC != 0);
-                let f: ParamFunction = unsafe { std::mem::transmute(e.param_pointer) };
-                // The core passes the export's own type to the setter.
-                assert_eq!(e.type_ & !PARAM_USE_FUNC, kind, "type of {name}");
-                return unsafe { f(e.type_, value) };
-            }
-            p = unsafe { p.add(1) };
-        }
+        let e = self.param(name);
+        assert!(e.type_ & PARAM_USE_FUNC != 0);
+        let f: ParamFunction = unsafe { std::mem::transmute(e.param_pointer) };
+        // The core passes the export's own type to the setter.
+        assert_eq!(e.type_ & !PARAM_USE_FUNC, kind, "type of {name}");
+        unsafe { f(e.type_, value) }
     }
 
     /// A string parameter, passed as the core passes it for the parameter's type.
     pub fn set_str(&self, name: &str, value: &str) -> c_int {
         let c = CString::new(value).unwrap();
-        let kind = self
-            .params()
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t & !PARAM_USE_FUNC)
-            .expect("param");
+        let kind = self.param(name).type_ & !PARAM_USE_FUNC;
         if kind == PARAM_STR {
             let mut s = Str {
                 s: c.as_ptr().cast_mut(),
@@ -420,10 +351,6 @@ impl Module {
 
     pub fn set_int(&self, name: &str, value: isize) -> c_int {
         self.set_param(name, PARAM_INT, value as *mut c_void)
-    }
-
-    pub fn mod_init(&self) -> c_int {
-        unsafe { (self.exports().init_mod_f.expect("mod_init"))() }
     }
 
     pub fn child_init(&self, rank: c_int) -> c_int {
