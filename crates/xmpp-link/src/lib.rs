@@ -6,7 +6,8 @@
 //! - [`component`]: the sans-IO XEP-0114 state machine ([`handshake`] has the wire pieces,
 //!   [`backoff`] the reconnect policy, [`close_reason`] and [`stats`] what it reports).
 //! - [`link`]: a driver running it over a non-blocking TCP socket from a poll loop.
-//! - [`stanza`]: chat messages out, messages in, IQ error replies, raw stanza checks.
+//! - [`stanza`]: chat messages out, messages in, IQ error replies, raw stanza checks
+//!   ([`plain_xml`] vouches for plain stanzas so only the rest needs a full parse).
 //! - [`frame`]: the worker -> manager command datagram.
 //!
 //! The manager process's loop, in outline (`poll` standing for `poll(2)` on the link's socket
@@ -55,6 +56,7 @@ pub mod gwmap;
 pub mod handshake;
 pub mod link;
 mod outbox;
+pub mod plain_xml;
 mod sip_uri;
 pub mod stanza;
 pub mod stats;

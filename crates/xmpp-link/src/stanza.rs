@@ -2,6 +2,7 @@
 //! and the check that raw stanzas from other modules are safe to put on the stream.
 
 use crate::escape::{push_attr, push_escaped};
+use crate::plain_xml::{self, Event, unescape};
 
 /// `urn:ietf:params:xml:ns:xmpp-stanzas`, the namespace of stanza error conditions.
 pub const STANZA_ERRORS_NS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
@@ -41,6 +42,78 @@ impl InboundMessage {
     /// not a `<message>`, `type='error'` (a missing type counts as `chat`), or no `from`, `to`
     /// or direct `<body>` child.
     pub fn parse(stanza: &str) -> Option<Self> {
+        match Self::parse_plain(stanza) {
+            Some(read) => read,
+            None => Self::parse_dom(stanza),
+        }
+    }
+
+    /// [`InboundMessage::parse`] for a plain stanza ([`crate::plain_xml`]); `None` when not
+    /// sure (not plain, or a value whose whitespace roxmltree would normalise).
+    fn parse_plain(stanza: &str) -> Option<Option<Self>> {
+        // The root's name and its from, to, id and type.
+        let mut root: Option<(&str, [Option<&str>; 4])> = None;
+        // 0: before the first <body>, 1: inside it, 2: after it.
+        let mut body_state = 0;
+        let mut body = String::new();
+        let mut unsure = false;
+        plain_xml::scan(stanza, |event| match event {
+            Event::Start {
+                name,
+                attributes,
+                depth: 1,
+            } => {
+                let mut values = [None; 4];
+                for (name, raw) in attributes {
+                    if let Some(i) = ["from", "to", "id", "type"].iter().position(|n| n == name) {
+                        values[i] = Some(*raw);
+                    }
+                }
+                root = Some((name, values));
+            }
+            Event::Start {
+                name: "body",
+                attributes,
+                depth: 2,
+            } if body_state == 0 => {
+                // A body in another namespace is not the message's body: let the DOM decide.
+                unsure |= attributes.iter().any(|(n, _)| *n == "xmlns");
+                body_state = 1;
+            }
+            Event::Text { raw, depth: 2 } if body_state == 1 => {
+                // roxmltree turns CR and CR LF into LF.
+                unsure |= raw.contains('\r');
+                body.push_str(&unescape(raw));
+            }
+            Event::End { depth: 2 } if body_state == 1 => body_state = 2,
+            _ => {}
+        })
+        .filter(|_| !unsure)?;
+        let (name, [from, to, id, kind]) = root?;
+        // roxmltree turns TAB, LF and CR in attribute values into spaces.
+        if [from, to, id]
+            .iter()
+            .flatten()
+            .any(|v| v.contains(['\t', '\n', '\r']))
+        {
+            return None;
+        }
+        if name != "message" || kind.is_some_and(|t| unescape(t) == "error") || body_state == 0 {
+            return Some(None);
+        }
+        let (Some(from), Some(to)) = (from, to) else {
+            return Some(None);
+        };
+        Some(Some(Self {
+            from: unescape(from).into_owned(),
+            to: unescape(to).into_owned(),
+            body,
+            id: id.map(|i| unescape(i).into_owned()),
+        }))
+    }
+
+    /// [`InboundMessage::parse`] through roxmltree's DOM.
+    fn parse_dom(stanza: &str) -> Option<Self> {
         let doc = roxmltree::Document::parse(stanza).ok()?;
         let root = doc.root_element();
         if root.tag_name().name() != "message" || root.attribute("type") == Some("error") {
@@ -111,6 +184,9 @@ pub fn check_outbound(xml: &str) -> Result<(), NotAStanza> {
     }
     if xml.contains('\0') {
         return Err(NotAStanza("NUL byte".into()));
+    }
+    if crate::plain_xml::plain_root(xml).is_some() {
+        return Ok(());
     }
     roxmltree::Document::parse(xml)
         .map(drop)
@@ -190,6 +266,79 @@ mod tests {
             "<x:a/>",
         ] {
             assert!(check_outbound(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn plain_messages_are_read_without_the_dom() {
+        let chat = "<message from='carol@xmpp.example/laptop' to='alice*sip.example@gw' type='chat' id='c1' xml:lang='en'><body>It&apos;s 1 &lt; 2</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+        let read = InboundMessage::parse_plain(chat).expect("plain");
+        assert_eq!(read, InboundMessage::parse_dom(chat));
+        assert_eq!(read.unwrap().body, "It's 1 < 2");
+        for unsure in [
+            "<message from='a' to='b'><body xmlns='urn:x'>x</body></message>",
+            "<message from='a' to='b'><body>x\r\ny</body></message>",
+            "<message from='a\tb' to='b'><body>x</body></message>",
+            "<message from='a' to='b'><body><![CDATA[x]]></body></message>",
+        ] {
+            assert_eq!(InboundMessage::parse_plain(unsure), None, "{unsure:?}");
+        }
+    }
+
+    fn message_like() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let value = prop_oneof![
+            Just("a@b/r"),
+            Just("error"),
+            Just("chat"),
+            Just("x&amp;y"),
+            Just("t\tab"),
+            Just(""),
+        ];
+        let attr = (
+            prop_oneof![Just("from"), Just("to"), Just("id"), Just("type")],
+            value,
+        )
+            .prop_map(|(n, v)| format!(" {n}='{v}'"));
+        let child = prop_oneof![
+            Just("<body>hi &lt;3</body>"),
+            Just("<body/>"),
+            Just("<body xmlns='urn:x'>other</body>"),
+            Just("<body>a\r\nb</body>"),
+            Just("<body>x<b>y</b>z</body>"),
+            Just("<subject>s</subject>"),
+            Just("<x><body>deep</body></x>"),
+            Just("text"),
+            Just("<![CDATA[c]]>"),
+        ];
+        (
+            prop_oneof![Just("message"), Just("presence")],
+            proptest::collection::btree_map(attr.clone(), Just(()), 0..4),
+            proptest::collection::vec(child, 0..4),
+        )
+            .prop_map(|(name, attrs, children)| {
+                // One attribute per name: the first wins, duplicates would not be XML.
+                let mut seen = Vec::new();
+                let attrs: String = attrs
+                    .into_keys()
+                    .filter(|a| {
+                        let n = a.split('=').next().unwrap_or("").to_string();
+                        !seen.contains(&n) && {
+                            seen.push(n);
+                            true
+                        }
+                    })
+                    .collect();
+                format!("<{name}{attrs}>{}</{name}>", children.concat())
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_reading_agrees_with_the_dom(xml in message_like()) {
+            if let Some(read) = InboundMessage::parse_plain(&xml) {
+                proptest::prop_assert_eq!(read, InboundMessage::parse_dom(&xml), "{}", xml);
+            }
         }
     }
 }

@@ -76,13 +76,20 @@ impl Stanza {
             }
         }
         xml.push_str(&text[scan.name_end..]);
-        // roxmltree refuses DTDs by default, and checks nesting, names, entities and namespaces.
-        let doc = roxmltree::Document::parse(&xml)
-            .map_err(|e| FramerError::NotWellFormed(e.to_string()))?;
-        let root = doc.root_element();
-        let name = root.tag_name().name().to_owned();
-        let namespace = match root.tag_name().namespace() {
-            Some(ns) => Some(ns.to_owned()),
+        let (name, namespace) = match crate::plain_xml::plain_root(&xml) {
+            Some(root) => (root.name.to_owned(), root.xmlns.map(str::to_owned)),
+            None => {
+                // roxmltree refuses DTDs by default, and checks nesting, names, entities and
+                // namespaces.
+                let doc = roxmltree::Document::parse(&xml)
+                    .map_err(|e| FramerError::NotWellFormed(e.to_string()))?;
+                let root = doc.root_element();
+                let ns = root.tag_name().namespace().map(str::to_owned);
+                (root.tag_name().name().to_owned(), ns)
+            }
+        };
+        let namespace = match namespace {
+            Some(ns) => Some(ns),
             None if scan.default_on_top => None,
             None => header.default_namespace.clone(),
         };
