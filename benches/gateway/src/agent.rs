@@ -1,7 +1,9 @@
 //! The SIP side of the load: a UDP agent on 127.0.0.2:5060 (`sip.example`), the notifier of
 //! every gateway subscription. It answers the gateway's SUBSCRIBEs 200 with a Contact and
 //! remembers each dialog, then sends in-dialog NOTIFYs to the gateway's Contact, closed loop
-//! with a bounded window of unanswered NOTIFYs, and counts the answers.
+//! with a bounded window of unanswered NOTIFYs, and counts the answers. For the transport
+//! comparison it also sends SIP MESSAGEs to XMPP users and answers (and counts) the MESSAGEs
+//! the gateway sends for XMPP chat.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -14,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use kamailio_test_stack::SipMessage;
 use kamailio_test_stack::sip_msg::{tag_param, uri_of};
+
+use crate::workload::sip_message_text;
 
 pub const AGENT_ADDR: &str = "127.0.0.2:5060";
 const KAMAILIO_ADDR: &str = "127.0.0.1:5060";
@@ -42,13 +46,16 @@ struct Shared {
     failed: AtomicU64,
     first_failure: Mutex<Option<String>>,
     subscribes: AtomicU64,
+    /// MESSAGEs from the gateway (XMPP chat -> SIP), answered 200.
+    messages: AtomicU64,
+    last_message: Mutex<Option<String>>,
     /// Subscription index (the N of aliceN) -> dialog.
     dialogs: Mutex<BTreeMap<usize, GwDialog>>,
 }
 
-/// Result of one NOTIFY run.
+/// Result of one closed-loop run of requests (NOTIFYs or MESSAGEs).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct NotifyRun {
+pub struct RequestRun {
     pub sent: u64,
     pub ok: u64,
     pub failed: u64,
@@ -116,7 +123,76 @@ impl Agent {
         body: &[u8],
         window: u64,
         loss_timeout: Duration,
-    ) -> io::Result<NotifyRun> {
+    ) -> io::Result<RequestRun> {
+        self.closed_loop(n, window, loss_timeout, |i, branch, msg| {
+            let dlg = &mut dialogs[i as usize % dialogs.len()];
+            dlg.cseq += 1;
+            write!(
+                msg,
+                "NOTIFY {target} SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP {AGENT_ADDR};branch=z9hG4bKbench{branch}\r\n\
+                 Max-Forwards: 70\r\n\
+                 From: <{pres}>;tag={ltag}\r\n\
+                 To: <{watcher}>;tag={gtag}\r\n\
+                 Call-ID: {cid}\r\n\
+                 CSeq: {cseq} NOTIFY\r\n\
+                 Contact: <sip:{user}@{AGENT_ADDR}>\r\n\
+                 Event: presence\r\n\
+                 Subscription-State: active;expires=3600\r\n\
+                 Content-Type: application/pidf+xml\r\n\
+                 Content-Length: {len}\r\n\r\n",
+                target = dlg.target,
+                pres = dlg.presentity,
+                ltag = dlg.local_tag,
+                watcher = dlg.watcher,
+                gtag = dlg.gw_tag,
+                cid = dlg.call_id,
+                cseq = dlg.cseq,
+                user = user_of(&dlg.presentity),
+                len = body.len(),
+            )?;
+            msg.extend_from_slice(body);
+            Ok(())
+        })
+    }
+
+    /// Sends `n` out-of-dialog MESSAGEs (`text/plain`) from SIP user `aliceN` to XMPP user
+    /// `carolN` through the gateway (N = i mod `users`), at most `window` unanswered.
+    pub fn message_run(
+        &mut self,
+        n: u64,
+        users: u64,
+        window: u64,
+        loss_timeout: Duration,
+    ) -> io::Result<RequestRun> {
+        self.closed_loop(n, window, loss_timeout, |i, branch, msg| {
+            let u = i % users;
+            let body = sip_message_text(i);
+            write!(
+                msg,
+                "MESSAGE sip:carol{u}*xmpp.example@xmpp-gw.sip.example SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP {AGENT_ADDR};branch=z9hG4bKbench{branch}\r\n\
+                 Max-Forwards: 70\r\n\
+                 From: <sip:alice{u}@sip.example>;tag=m{branch}\r\n\
+                 To: <sip:carol{u}*xmpp.example@xmpp-gw.sip.example>\r\n\
+                 Call-ID: bench-message-{branch}\r\n\
+                 CSeq: 1 MESSAGE\r\n\
+                 Content-Type: text/plain\r\n\
+                 Content-Length: {len}\r\n\r\n{body}",
+                len = body.len(),
+            )
+        })
+    }
+
+    /// Sends `n` requests that `build(i, branch, buf)` writes, at most `window` unanswered;
+    /// unanswered requests count as lost after `loss_timeout` without any answer.
+    fn closed_loop(
+        &mut self,
+        n: u64,
+        window: u64,
+        loss_timeout: Duration,
+        mut build: impl FnMut(u64, u64, &mut Vec<u8>) -> io::Result<()>,
+    ) -> io::Result<RequestRun> {
         let answered = |s: &Shared| s.ok.load(Ordering::Relaxed) + s.failed.load(Ordering::Relaxed);
         let (ok0, failed0) = (
             self.shared.ok.load(Ordering::Relaxed),
@@ -124,10 +200,10 @@ impl Agent {
         );
         let base = answered(&self.shared);
         let start = Instant::now();
-        let mut run = NotifyRun::default();
-        let mut msg = Vec::with_capacity(1024 + body.len());
+        let mut run = RequestRun::default();
+        let mut msg = Vec::with_capacity(8192);
         let mut last_progress = (Instant::now(), base);
-        let mut wait_for = |run: &mut NotifyRun, limit: u64| {
+        let mut wait_for = |run: &mut RequestRun, limit: u64| {
             loop {
                 let done = answered(&self.shared) - base + run.lost;
                 if run.sent.saturating_sub(done) <= limit {
@@ -145,36 +221,9 @@ impl Agent {
         };
         for i in 0..n {
             wait_for(&mut run, window.saturating_sub(1));
-            let dlg = &mut dialogs[i as usize % dialogs.len()];
-            dlg.cseq += 1;
             self.branch += 1;
             msg.clear();
-            write!(
-                msg,
-                "NOTIFY {target} SIP/2.0\r\n\
-                 Via: SIP/2.0/UDP {AGENT_ADDR};branch=z9hG4bKbench{branch}\r\n\
-                 Max-Forwards: 70\r\n\
-                 From: <{pres}>;tag={ltag}\r\n\
-                 To: <{watcher}>;tag={gtag}\r\n\
-                 Call-ID: {cid}\r\n\
-                 CSeq: {cseq} NOTIFY\r\n\
-                 Contact: <sip:{user}@{AGENT_ADDR}>\r\n\
-                 Event: presence\r\n\
-                 Subscription-State: active;expires=3600\r\n\
-                 Content-Type: application/pidf+xml\r\n\
-                 Content-Length: {len}\r\n\r\n",
-                target = dlg.target,
-                branch = self.branch,
-                pres = dlg.presentity,
-                ltag = dlg.local_tag,
-                watcher = dlg.watcher,
-                gtag = dlg.gw_tag,
-                cid = dlg.call_id,
-                cseq = dlg.cseq,
-                user = user_of(&dlg.presentity),
-                len = body.len(),
-            )?;
-            msg.extend_from_slice(body);
+            build(i, self.branch, &mut msg)?;
             self.sock.send_to(&msg, self.kamailio)?;
             run.sent += 1;
         }
@@ -183,6 +232,16 @@ impl Agent {
         run.ok = self.shared.ok.load(Ordering::Relaxed) - ok0;
         run.failed = self.shared.failed.load(Ordering::Relaxed) - failed0;
         Ok(run)
+    }
+
+    /// SIP MESSAGEs the gateway has sent to this agent so far (each answered 200).
+    pub fn messages_received(&self) -> u64 {
+        self.shared.messages.load(Ordering::Relaxed)
+    }
+
+    /// The last SIP MESSAGE the gateway sent (for the log).
+    pub fn last_message(&self) -> Option<String> {
+        self.shared.last_message.lock().unwrap().clone()
     }
 }
 
@@ -239,6 +298,13 @@ fn read_loop(sock: &UdpSocket, shared: &Shared) {
                     }
                 }
             }
+        } else if data.starts_with(b"MESSAGE ") {
+            if let Some(m) = SipMessage::parse(data) {
+                shared.messages.fetch_add(1, Ordering::Relaxed);
+                answer_message(sock, from, &m);
+                *shared.last_message.lock().unwrap() =
+                    Some(String::from_utf8_lossy(data).into_owned());
+            }
         } else if data.starts_with(b"SUBSCRIBE ") {
             shared.subscribes.fetch_add(1, Ordering::Relaxed);
             if let Some(m) = SipMessage::parse(data) {
@@ -246,6 +312,27 @@ fn read_loop(sock: &UdpSocket, shared: &Shared) {
             }
         }
     }
+}
+
+/// 200 to a MESSAGE from the gateway (XMPP chat -> SIP).
+fn answer_message(sock: &UdpSocket, from: SocketAddr, m: &SipMessage) {
+    let (Some(to), Some(from_hdr), Some(call_id), Some(cseq)) = (
+        m.header("To"),
+        m.header("From"),
+        m.call_id(),
+        m.header("CSeq"),
+    ) else {
+        return;
+    };
+    let mut reply = String::from("SIP/2.0 200 OK\r\n");
+    for via in m.header_all("Via") {
+        reply.push_str(&format!("Via: {via}\r\n"));
+    }
+    reply.push_str(&format!(
+        "From: {from_hdr}\r\nTo: {to};tag=agm\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\n\
+         Content-Length: 0\r\n\r\n"
+    ));
+    let _ = sock.send_to(reply.as_bytes(), from);
 }
 
 /// 200 to a gateway SUBSCRIBE for `sip:aliceN@sip.example`; a retransmission gets the same tag.

@@ -1,7 +1,7 @@
 //! The XMPP side of the load: a minimal XEP-0114 server on 127.0.0.1 that the xmpp module's
 //! "XMPP Manager" connects to. It completes the handshake (without checking the digest), counts
-//! the stanzas the gateway sends by kind, and injects stanzas (subscribe requests and user
-//! presence) into the gateway. Prosody is not used: it would be the slowest part of the chain.
+//! the stanzas the gateway sends by kind, and injects stanzas (subscribe requests, user
+//! presence, chat messages) into the gateway. Prosody is not used: it would be the slowest part of the chain.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,10 +22,12 @@ pub enum Kind {
     Unavailable,
     Subscribed,
     OtherPresence,
+    /// `<message>` (SIP MESSAGE -> XMPP chat).
+    Message,
     Other,
 }
 
-const KINDS: usize = 5;
+const KINDS: usize = 6;
 
 impl Kind {
     fn index(self) -> usize {
@@ -36,6 +38,9 @@ impl Kind {
     pub fn of(stanza: &str) -> Kind {
         let tag_end = stanza.find('>').unwrap_or(stanza.len());
         let tag = &stanza[..tag_end];
+        if tag.starts_with("<message ") || tag.starts_with("<message>") {
+            return Kind::Message;
+        }
         if !(tag.starts_with("<presence ") || tag.starts_with("<presence/")) {
             return Kind::Other;
         }
@@ -283,7 +288,8 @@ mod tests {
             Kind::of("<presence type='error'><error/></presence>"),
             Kind::OtherPresence
         );
-        assert_eq!(Kind::of("<message to='x'/>"), Kind::Other);
+        assert_eq!(Kind::of("<message to='x'/>"), Kind::Message);
+        assert_eq!(Kind::of("<iq type='get'/>"), Kind::Other);
         assert_eq!(Kind::of("<presence/>"), Kind::Available);
     }
 }

@@ -1,23 +1,24 @@
 //! One Kamailio with one pua_xmpp module, its SIP agent and its component server, and the
-//! measured phases: gateway subscriptions, NOTIFY runs, XMPP presence runs, memory samples.
+//! measured phases: gateway subscriptions, NOTIFY runs, XMPP presence runs, SIP MESSAGE <-> XMPP
+//! chat runs, memory samples.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::agent::{Agent, GwDialog, NotifyRun};
+use crate::agent::{Agent, GwDialog, RequestRun};
 use crate::component::{Component, ComponentListener, Kind};
 use crate::kamailio::{Kamailio, KamailioSetup, ProcSample};
-use crate::workload::{Body, subscribe_stanza, user_presence};
+use crate::workload::{Body, chat_stanza, subscribe_stanza, user_presence};
 
 /// Timeouts and windows; looser under valgrind.
 #[derive(Clone, Copy, Debug)]
 pub struct Pace {
     pub notify_window: u64,
     pub subscribe_window: u64,
-    /// Injected XMPP presences per second.
-    pub presence_rate: u64,
+    /// Injected XMPP stanzas (presences, chat messages) per second.
+    pub stanza_rate: u64,
     pub timeout: Duration,
 }
 
@@ -31,21 +32,24 @@ pub struct Instance {
     presences: u64,
 }
 
-/// A NOTIFY run as measured.
-#[derive(Clone, Copy, Debug)]
-pub struct NotifyPhase {
-    pub sip: NotifyRun,
+/// A run of SIP requests into the gateway (NOTIFYs, or MESSAGEs to XMPP users) as measured.
+#[derive(Clone, Debug)]
+pub struct SipPhase {
+    pub sip: RequestRun,
     pub stanzas: u64,
     /// Until the last answer and the last stanza.
     pub elapsed: Duration,
     pub cpu: CpuSplit,
+    /// The first non-2xx answer the agent has seen in this instance, if any.
+    pub first_failure: Option<String>,
 }
 
-/// An XMPP presence run as measured.
+/// A run of stanzas injected on the XMPP side (presences or chat messages) as measured.
 #[derive(Clone, Copy, Debug)]
-pub struct PresencePhase {
+pub struct XmppPhase {
     pub stanzas: u64,
-    pub publishes: u64,
+    /// SIP requests they became: PUBLISHes Kamailio received, or MESSAGEs the agent received.
+    pub sip_requests: u64,
     pub cpu: CpuSplit,
 }
 
@@ -161,7 +165,7 @@ impl Instance {
     }
 
     /// `n` NOTIFYs with `body`, round robin over the first `k` subscriptions.
-    pub fn notify_phase(&mut self, body: Body, k: usize, n: u64) -> io::Result<NotifyPhase> {
+    pub fn notify_phase(&mut self, body: Body, k: usize, n: u64) -> io::Result<SipPhase> {
         let pidf = body.pidf();
         self.wait_idle()?;
         let before = self.kam.sample();
@@ -188,46 +192,108 @@ impl Instance {
                 self.comp.count(Kind::Available) - avail0
             )));
         }
-        Ok(NotifyPhase {
+        Ok(SipPhase {
             sip,
             stanzas: self.comp.total() - stanzas0,
             elapsed,
             cpu: cpu_split(self.kam.processes(), &before, &after),
+            first_failure: self.agent.first_failure(),
         })
     }
 
-    /// `n` XMPP presence stanzas (rounded up to whole available/unavailable rounds of `users`
-    /// users), injected at the pace's rate; measured until Kamailio is idle again.
-    pub fn presence_phase(&mut self, n: u64, users: u64) -> io::Result<PresencePhase> {
-        let n = n.div_ceil(2 * users) * 2 * users;
+    /// `n` SIP MESSAGEs to XMPP users (`xmpp_send_message()`), over `users` users; each
+    /// should become one `<message>` on the XMPP side.
+    pub fn message_out_phase(&mut self, n: u64, users: u64) -> io::Result<SipPhase> {
         self.wait_idle()?;
-        let publishes0 = self.kam.statistic("core:rcv_requests_publish")?;
         let before = self.kam.sample();
+        let stanzas0 = self.comp.total();
+        let messages0 = self.comp.count(Kind::Message);
         let start = Instant::now();
-        let batch = (self.pace.presence_rate / 100).max(1);
+        let sip = self
+            .agent
+            .message_run(n, users, self.pace.notify_window, self.pace.timeout)?;
+        let complete = self
+            .comp
+            .wait_count(Kind::Message, messages0 + sip.ok, self.pace.timeout);
+        let elapsed = start.elapsed();
+        let after = self.kam.sample();
+        self.kam.check_alive()?;
+        if !complete {
+            return Err(io::Error::other(format!(
+                "{} MESSAGEs answered 2xx but only {} <message> stanzas arrived",
+                sip.ok,
+                self.comp.count(Kind::Message) - messages0
+            )));
+        }
+        Ok(SipPhase {
+            sip,
+            stanzas: self.comp.total() - stanzas0,
+            elapsed,
+            cpu: cpu_split(self.kam.processes(), &before, &after),
+            first_failure: self.agent.first_failure(),
+        })
+    }
+
+    /// Writes `n` stanzas (`stanza(i)`) to the gateway at the pace's rate, in batches of 10 ms.
+    fn inject(&mut self, n: u64, mut stanza: impl FnMut(u64) -> String) -> io::Result<()> {
+        let start = Instant::now();
+        let batch = (self.pace.stanza_rate / 100).max(1);
         let mut chunk = String::new();
         let mut sent = 0;
         while sent < n {
             chunk.clear();
             for _ in 0..batch.min(n - sent) {
-                chunk.push_str(&user_presence(self.presences, users));
-                self.presences += 1;
+                chunk.push_str(&stanza(sent));
                 sent += 1;
             }
             self.comp.send(chunk.as_bytes())?;
-            let due = Duration::from_secs_f64(sent as f64 / self.pace.presence_rate as f64);
+            let due = Duration::from_secs_f64(sent as f64 / self.pace.stanza_rate as f64);
             if let Some(wait) = due.checked_sub(start.elapsed()) {
                 std::thread::sleep(wait);
             }
         }
+        Ok(())
+    }
+
+    /// `n` XMPP presence stanzas (rounded up to whole available/unavailable rounds of `users`
+    /// users), injected at the pace's rate; measured until Kamailio is idle again.
+    pub fn presence_phase(&mut self, n: u64, users: u64) -> io::Result<XmppPhase> {
+        let n = n.div_ceil(2 * users) * 2 * users;
+        self.wait_idle()?;
+        let publishes0 = self.kam.statistic("core:rcv_requests_publish")?;
+        let before = self.kam.sample();
+        let first = self.presences;
+        self.inject(n, |i| user_presence(first + i, users))?;
+        self.presences += n;
         self.wait_idle()?;
         let after = self.kam.sample();
         let publishes = self.kam.statistic("core:rcv_requests_publish")? - publishes0;
-        let cpu = cpu_split(self.kam.processes(), &before, &after);
-        Ok(PresencePhase {
+        Ok(XmppPhase {
             stanzas: n,
-            publishes,
-            cpu,
+            sip_requests: publishes,
+            cpu: cpu_split(self.kam.processes(), &before, &after),
+        })
+    }
+
+    /// `n` XMPP chat messages to SIP users over `users` users, injected at the pace's rate;
+    /// measured until every one has reached the agent as a SIP MESSAGE (or the timeout) and
+    /// Kamailio is idle again.
+    pub fn message_in_phase(&mut self, n: u64, users: u64) -> io::Result<XmppPhase> {
+        self.wait_idle()?;
+        let received0 = self.agent.messages_received();
+        let before = self.kam.sample();
+        self.inject(n, |i| chat_stanza(i, users))?;
+        let deadline = Instant::now() + self.pace.timeout;
+        while self.agent.messages_received() - received0 < n && Instant::now() < deadline {
+            self.kam.check_alive()?;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.wait_idle()?;
+        let after = self.kam.sample();
+        Ok(XmppPhase {
+            stanzas: n,
+            sip_requests: self.agent.messages_received() - received0,
+            cpu: cpu_split(self.kam.processes(), &before, &after),
         })
     }
 
@@ -272,8 +338,9 @@ impl Instance {
         self.comp.last(kind)
     }
 
-    pub fn first_sip_failure(&self) -> Option<String> {
-        self.agent.first_failure()
+    /// The last SIP MESSAGE the agent received from the gateway (for the log).
+    pub fn last_sip_message(&self) -> Option<String> {
+        self.agent.last_message()
     }
 
     pub fn stop(self) {

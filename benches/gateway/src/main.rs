@@ -1,12 +1,17 @@
-//! gateway-bench: Debian's C `pua_xmpp.so` against the Rust `libpua_xmpp.so` in the same
-//! Kamailio 5.6.3, config and crash-fixed C `xmpp.so`, alternating the modules (C, Rust) per
-//! memory manager in every round, inside a private network namespace on loopback.
+//! gateway-bench: a C module against its Rust drop-in in the same Kamailio 5.6.3 and config,
+//! alternating the two (C, Rust) per memory manager in every round, inside a private network
+//! namespace on loopback. Two comparisons:
+//! - `--compare pua_xmpp` (default): Debian's C `pua_xmpp.so` against the Rust
+//!   `libpua_xmpp.so`, both on the crash-fixed C `xmpp.so`;
+//! - `--compare transport`: the crash-fixed C `xmpp.so` against the Rust `libxmpp.so`, both
+//!   under the Rust `libpua_xmpp.so`; adds SIP MESSAGE <-> XMPP chat runs and the XMPP Manager's
+//!   share of every path.
 //!
-//! Per round and module: gateway subscriptions (K small, then K large), NOTIFY runs with a
-//! 1-tuple and a 10-tuple PIDF (NOTIFYs/s, Kamailio CPU per NOTIFY, stanzas counted on the XMPP
-//! side), and an XMPP presence run (Kamailio CPU per stanza). Then once per module and manager:
-//! memory growth over many messages (pkg, shm, RssAnon) and callgrind instruction counts.
-//! Kamailio is pinned to one CPU, the load generator to another. See BENCHMARKS.md.
+//! Per round and subject: gateway subscriptions (K small, then K large for pua_xmpp), NOTIFY
+//! runs with a 1-tuple and a 10-tuple PIDF (NOTIFYs/s, Kamailio CPU per NOTIFY, stanzas counted
+//! on the XMPP side), and an XMPP presence run (Kamailio CPU per stanza). Then once per subject
+//! and manager: memory growth over many messages (pkg, shm, RssAnon) and callgrind instruction
+//! counts. Kamailio is pinned to one CPU, the load generator to another. See BENCHMARKS.md.
 
 mod agent;
 mod callgrind;
@@ -22,25 +27,47 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use instance::{Instance, MemSample, Pace};
+use instance::{Instance, MemSample, Pace, SipPhase, XmppPhase};
 use kamailio::KamailioSetup;
 use kamailio_test_stack::Host;
 use report::{Module, Results};
 use workload::Body;
 
-const USAGE: &str = "usage: gateway-bench [--quick] [--rounds N] [--notifies N] [--presences N]
-       [--users N] [--k-small N] [--k-large N] [--memory-messages N] [--callgrind-messages N]
-       [--no-memory] [--no-callgrind] [--managers qm,tlsf] [--kamailio-cpu N] [--loadgen-cpu N]
-       [--presence-rate N] [--out DIR]
-Environment: PUA_XMPP_SO (Rust module; default: libpua_xmpp.so next to this binary),
-KAMAILIO_PREFIX and XMPP_SO (the host, as for the real-stack tests; default: Debian's
-Kamailio with target/kamailio/c-xmpp/xmpp.so from tests/stack/setup.sh).";
+const USAGE: &str = "usage: gateway-bench [--compare pua_xmpp|transport] [--quick] [--rounds N]
+       [--notifies N] [--presences N] [--messages N] [--users N] [--k-small N] [--k-large N]
+       [--memory-messages N] [--callgrind-messages N] [--no-memory] [--no-callgrind]
+       [--managers qm,tlsf] [--kamailio-cpu N] [--loadgen-cpu N] [--presence-rate N] [--out DIR]
+Environment: PUA_XMPP_SO and RUST_XMPP_SO (the Rust modules; default: libpua_xmpp.so and
+libxmpp.so next to this binary), KAMAILIO_PREFIX and XMPP_SO (the host, as for the real-stack
+tests; default: Debian's Kamailio with target/kamailio/c-xmpp/xmpp.so from
+tests/stack/setup.sh).";
+
+/// Which C module is compared with its Rust drop-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Comparison {
+    /// C `pua_xmpp.so` vs Rust `libpua_xmpp.so`, both on the C `xmpp.so`.
+    PuaXmpp,
+    /// C `xmpp.so` vs Rust `libxmpp.so`, both under the Rust `libpua_xmpp.so`.
+    Transport,
+}
+
+impl Comparison {
+    fn name(self) -> &'static str {
+        match self {
+            Comparison::PuaXmpp => "pua_xmpp",
+            Comparison::Transport => "transport",
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Options {
+    compare: Comparison,
     rounds: usize,
     notifies: u64,
     presences: u64,
+    /// SIP MESSAGEs and XMPP chat messages per run (transport comparison).
+    messages: u64,
     users: u64,
     k_small: usize,
     k_large: usize,
@@ -52,15 +79,18 @@ struct Options {
     kamailio_cpu: usize,
     loadgen_cpu: usize,
     presence_rate: u64,
-    out: PathBuf,
+    /// Default: target/gateway-bench, or target/gateway-bench-transport.
+    out: Option<PathBuf>,
 }
 
 impl Options {
     fn full() -> Self {
         Options {
+            compare: Comparison::PuaXmpp,
             rounds: 5,
             notifies: 20_000,
             presences: 20_000,
+            messages: 20_000,
             users: 1_000,
             k_small: 100,
             k_large: 10_000,
@@ -72,7 +102,7 @@ impl Options {
             kamailio_cpu: 1,
             loadgen_cpu: 0,
             presence_rate: 2_500,
-            out: kamailio_test_stack::config::workspace_root().join("target/gateway-bench"),
+            out: None,
         }
     }
 
@@ -82,6 +112,7 @@ impl Options {
             rounds: 1,
             notifies: 1_000,
             presences: 400,
+            messages: 400,
             users: 100,
             k_small: 10,
             k_large: 200,
@@ -106,6 +137,14 @@ impl Options {
                 "--rounds" => o.rounds = num(val()?)? as usize,
                 "--notifies" => o.notifies = num(val()?)?,
                 "--presences" => o.presences = num(val()?)?,
+                "--messages" => o.messages = num(val()?)?,
+                "--compare" => {
+                    o.compare = match val()?.as_str() {
+                        "pua_xmpp" => Comparison::PuaXmpp,
+                        "transport" => Comparison::Transport,
+                        other => return Err(format!("unknown comparison {other}\n{USAGE}")),
+                    }
+                }
                 "--users" => o.users = num(val()?)?.max(1),
                 "--k-small" => o.k_small = num(val()?)?.max(1) as usize,
                 "--k-large" => o.k_large = num(val()?)?.max(1) as usize,
@@ -118,7 +157,7 @@ impl Options {
                 "--kamailio-cpu" => o.kamailio_cpu = num(val()?)? as usize,
                 "--loadgen-cpu" => o.loadgen_cpu = num(val()?)? as usize,
                 "--presence-rate" => o.presence_rate = num(val()?)?.max(1),
-                "--out" => o.out = PathBuf::from(val()?),
+                "--out" => o.out = Some(PathBuf::from(val()?)),
                 "--managers" => {
                     o.managers = val()?
                         .split(',')
@@ -135,6 +174,25 @@ impl Options {
             }
         }
         Ok(o)
+    }
+
+    fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            let dir = match self.compare {
+                Comparison::PuaXmpp => "target/gateway-bench",
+                Comparison::Transport => "target/gateway-bench-transport",
+            };
+            kamailio_test_stack::config::workspace_root().join(dir)
+        })
+    }
+
+    /// Gateway subscription counts of the NOTIFY runs: the transport's cost does not depend
+    /// on K, so its comparison runs only the small one.
+    fn ks(&self) -> Vec<usize> {
+        match self.compare {
+            Comparison::PuaXmpp => vec![self.k_small, self.k_large],
+            Comparison::Transport => vec![self.k_small],
+        }
     }
 }
 
@@ -157,42 +215,81 @@ fn main() -> ExitCode {
     }
 }
 
-/// The two modules under test, with their entry functions as callgrind names them.
+/// One side of a comparison: the module pair Kamailio loads.
 struct Subject {
     module: Module,
-    so: PathBuf,
-    notify_fn: &'static str,
-    presence_fn: &'static str,
+    pua_xmpp_so: PathBuf,
+    /// Whether `pua_xmpp_so` is the Rust module (it takes `max_subscriptions`).
+    rust_pua_xmpp: bool,
+    xmpp_so: PathBuf,
+    /// pua_xmpp's entry functions as callgrind names them (pua_xmpp comparison only).
+    entries: Option<(&'static str, &'static str)>,
 }
 
-fn subjects() -> io::Result<[Subject; 2]> {
-    let rust = match std::env::var_os("PUA_XMPP_SO") {
+/// A built Rust module: `$env`, else `file` next to this binary.
+fn rust_module(file: &str, env: &str, package: &str) -> io::Result<PathBuf> {
+    let path = match std::env::var_os(env) {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()?
             .parent()
-            .map(|d| d.join("libpua_xmpp.so"))
+            .map(|d| d.join(file))
             .unwrap_or_default(),
     };
-    if !rust.is_file() {
+    if !path.is_file() {
         return Err(io::Error::other(format!(
-            "{} is missing: build it with `cargo build --release -p pua_xmpp` (or set PUA_XMPP_SO)",
-            rust.display()
+            "{} is missing: build it with `cargo build --release -p {package}` (or set {env})",
+            path.display()
         )));
     }
-    Ok([
-        Subject {
-            module: Module::C,
-            so: Host::get().c_pua_xmpp_module.clone(),
-            notify_fn: "Notify2Xmpp",
-            presence_fn: "pres_Xmpp2Sip",
-        },
-        Subject {
-            module: Module::Rust,
-            so: rust,
-            notify_fn: "pua_xmpp::module::pua_xmpp_notify",
-            presence_fn: "pua_xmpp::module::xmpp_presence_callback",
-        },
-    ])
+    Ok(path)
+}
+
+fn subjects(compare: Comparison) -> io::Result<[Subject; 2]> {
+    let host = Host::get();
+    let rust_pua_xmpp = rust_module("libpua_xmpp.so", "PUA_XMPP_SO", "pua_xmpp")?;
+    if !host.c_xmpp_module.is_file() {
+        return Err(io::Error::other(format!(
+            "{} is missing: run `bash tests/stack/setup.sh`",
+            host.c_xmpp_module.display()
+        )));
+    }
+    Ok(match compare {
+        Comparison::PuaXmpp => [
+            Subject {
+                module: Module::C,
+                pua_xmpp_so: host.c_pua_xmpp_module.clone(),
+                rust_pua_xmpp: false,
+                xmpp_so: host.c_xmpp_module.clone(),
+                entries: Some(("Notify2Xmpp", "pres_Xmpp2Sip")),
+            },
+            Subject {
+                module: Module::Rust,
+                pua_xmpp_so: rust_pua_xmpp,
+                rust_pua_xmpp: true,
+                xmpp_so: host.c_xmpp_module.clone(),
+                entries: Some((
+                    "pua_xmpp::module::pua_xmpp_notify",
+                    "pua_xmpp::module::xmpp_presence_callback",
+                )),
+            },
+        ],
+        Comparison::Transport => [
+            Subject {
+                module: Module::C,
+                pua_xmpp_so: rust_pua_xmpp.clone(),
+                rust_pua_xmpp: true,
+                xmpp_so: host.c_xmpp_module.clone(),
+                entries: None,
+            },
+            Subject {
+                module: Module::Rust,
+                pua_xmpp_so: rust_pua_xmpp,
+                rust_pua_xmpp: true,
+                xmpp_so: rust_module("libxmpp.so", "RUST_XMPP_SO", "kamailio-xmpp")?,
+                entries: None,
+            },
+        ],
+    })
 }
 
 fn manager_label(m: &str) -> String {
@@ -219,7 +316,6 @@ fn pin_to(cpu: usize) -> io::Result<()> {
 struct Bench<'a> {
     opts: &'a Options,
     subjects: [Subject; 2],
-    xmpp_so: PathBuf,
     results: Results,
     problems: Vec<String>,
     tmp: PathBuf,
@@ -233,36 +329,33 @@ fn run(opts: &Options) -> io::Result<bool> {
             "must run as root (private network and mount namespaces, taskset)",
         ));
     }
-    let subjects = subjects()?;
-    let xmpp_so = Host::get().c_xmpp_module.clone();
-    if !xmpp_so.is_file() {
-        return Err(io::Error::other(format!(
-            "{} is missing: run `bash tests/stack/setup.sh`",
-            xmpp_so.display()
-        )));
-    }
+    let subjects = subjects(opts.compare)?;
+    let out_dir = opts.out_dir();
     pin_to(opts.loadgen_cpu)?;
     kamailio_test_stack::netns::enter_private_netns()?;
-    if opts.out.exists() {
-        std::fs::remove_dir_all(&opts.out)?;
+    if out_dir.exists() {
+        std::fs::remove_dir_all(&out_dir)?;
     }
-    std::fs::create_dir_all(&opts.out)?;
+    std::fs::create_dir_all(&out_dir)?;
     let tmp = std::env::temp_dir().join(format!("gateway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let started = Instant::now();
+    for sub in &subjects {
+        eprintln!(
+            "gateway-bench --compare {}: {} = {} on {}",
+            opts.compare.name(),
+            sub.module.label(),
+            sub.pua_xmpp_so.display(),
+            sub.xmpp_so.display()
+        );
+    }
     eprintln!(
-        "gateway-bench: C {} vs Rust {} (xmpp.so {}), Kamailio on CPU {}, load on CPU {}, {} rounds",
-        subjects[0].so.display(),
-        subjects[1].so.display(),
-        xmpp_so.display(),
-        opts.kamailio_cpu,
-        opts.loadgen_cpu,
-        opts.rounds
+        "gateway-bench: Kamailio on CPU {}, load on CPU {}, {} rounds",
+        opts.kamailio_cpu, opts.loadgen_cpu, opts.rounds
     );
     let mut b = Bench {
         opts,
         subjects,
-        xmpp_so,
         results: Results::default(),
         problems: Vec::new(),
         tmp: tmp.clone(),
@@ -293,14 +386,17 @@ fn run(opts: &Options) -> io::Result<bool> {
     }
     let _ = std::fs::remove_dir_all(&tmp);
     let table = b.results.table();
-    let targets = targets(&b.results);
+    let targets = match opts.compare {
+        Comparison::PuaXmpp => pua_xmpp_targets(&b.results),
+        Comparison::Transport => transport_targets(&b.results),
+    };
     println!("{table}\n{targets}");
-    std::fs::write(opts.out.join("table.md"), format!("{table}\n{targets}"))?;
-    std::fs::write(opts.out.join("results.tsv"), b.results.tsv())?;
+    std::fs::write(out_dir.join("table.md"), format!("{table}\n{targets}"))?;
+    std::fs::write(out_dir.join("results.tsv"), b.results.tsv())?;
     eprintln!(
         "gateway-bench: done in {:.0} s; table and raw values in {}",
         started.elapsed().as_secs_f64(),
-        opts.out.display()
+        out_dir.display()
     );
     for p in &b.problems {
         eprintln!("PROBLEM: {p}");
@@ -329,17 +425,18 @@ impl Bench<'_> {
 
     fn setup(&self, mm: &str, s: usize, callgrind_dir: Option<PathBuf>) -> KamailioSetup {
         let sub = &self.subjects[s];
-        let extra = match sub.module {
-            Module::C => Vec::new(),
+        let extra = if sub.rust_pua_xmpp {
             // The Rust module remembers each subscription's remote contact; 8192 by default.
-            Module::Rust => vec![format!(
+            vec![format!(
                 "modparam(\"pua_xmpp\", \"max_subscriptions\", {})",
                 (self.opts.k_large * 2).max(8192)
-            )],
+            )]
+        } else {
+            Vec::new()
         };
         KamailioSetup {
-            pua_xmpp_module: sub.so.clone(),
-            xmpp_module: self.xmpp_so.clone(),
+            pua_xmpp_module: sub.pua_xmpp_so.clone(),
+            xmpp_module: sub.xmpp_so.clone(),
             mem_manager: match mm {
                 "tlsf" => Some("tlsf"),
                 "fm" => Some("fm"),
@@ -368,7 +465,7 @@ impl Bench<'_> {
         Pace {
             notify_window: 16,
             subscribe_window: 200,
-            presence_rate: self.opts.presence_rate,
+            stanza_rate: self.opts.presence_rate,
             timeout: Duration::from_secs(10),
         }
     }
@@ -378,6 +475,10 @@ impl Bench<'_> {
         inst.notify_phase(Body::OneTuple, k, notifies)?;
         inst.notify_phase(Body::TenTuples, k, notifies)?;
         inst.presence_phase(2 * self.opts.users, self.opts.users)?;
+        if self.opts.compare == Comparison::Transport {
+            inst.message_out_phase(notifies, self.opts.users)?;
+            inst.message_in_phase(self.opts.users, self.opts.users)?;
+        }
         Ok(())
     }
 
@@ -397,109 +498,156 @@ impl Bench<'_> {
         mm: &str,
         s: usize,
     ) -> io::Result<()> {
-        let (o, module) = (self.opts, self.subjects[s].module);
+        let o = self.opts;
         let mml = manager_label(mm);
         inst.subscribe_up_to(o.k_small)?;
         self.warm_up(inst, o.k_small, 1_000.min(o.notifies))?;
-        for (k, bodies) in [
-            (o.k_small, [Body::OneTuple, Body::TenTuples]),
-            (o.k_large, [Body::OneTuple, Body::TenTuples]),
-        ] {
-            if k == o.k_large {
+        for k in o.ks() {
+            if k != o.k_small {
                 let t = Instant::now();
                 inst.subscribe_up_to(k)?;
                 eprintln!("   {k} subscriptions in {:.1} s", t.elapsed().as_secs_f64());
             }
-            for body in bodies {
+            for body in [Body::OneTuple, Body::TenTuples] {
                 let p = inst.notify_phase(body, k, o.notifies)?;
                 let name = format!("{} NOTIFY, K={k}", body.label());
-                let per_s = p.sip.ok as f64 / p.elapsed.as_secs_f64();
-                let per = |x: u64| x as f64 / p.sip.sent as f64;
-                let us = per(p.cpu.total());
-                eprintln!(
-                    "   r{round} {name}: {} sent, {} 2xx, {} failed, {} lost, {} stanzas, {per_s:.0}/s, {us:.1} us CPU each (workers {:.1}, XMPP Manager {:.1}, other {:.1})",
-                    p.sip.sent,
-                    p.sip.ok,
-                    p.sip.failed,
-                    p.sip.lost,
-                    p.stanzas,
-                    per(p.cpu.workers),
-                    per(p.cpu.xmpp_manager),
-                    per(p.cpu.other)
-                );
-                self.check(
-                    p.sip.ok == o.notifies && p.stanzas == o.notifies,
-                    &format!(
-                        "{module:?} {mml} {name}: {} of {} NOTIFYs answered 2xx, {} stanzas ({:?})",
-                        p.sip.ok,
-                        o.notifies,
-                        p.stanzas,
-                        inst.first_sip_failure()
-                    ),
-                );
-                self.results
-                    .add(&mml, &format!("{name}: NOTIFYs/s"), module, per_s);
-                self.results.add(
-                    &mml,
-                    &format!("{name}: CPU us/NOTIFY, all Kamailio processes"),
-                    module,
-                    us,
-                );
-                self.results.add(
-                    &mml,
-                    &format!("{name}: stanzas on the XMPP side per NOTIFY"),
-                    module,
-                    p.stanzas as f64 / o.notifies as f64,
-                );
+                self.sip_phase_rows(round, &mml, s, &name, "NOTIFY", &p);
             }
             if k == o.k_small {
                 let p = inst.presence_phase(o.presences, o.users)?;
-                let per = |x: u64| x as f64 / p.stanzas as f64;
-                eprintln!(
-                    "   r{round} XMPP presence: {} stanzas, {} PUBLISHes, {:.1} us CPU each (XMPP Manager {:.1}, workers {:.1}, other {:.1})",
-                    p.stanzas,
-                    p.publishes,
-                    per(p.cpu.total()),
-                    per(p.cpu.xmpp_manager),
-                    per(p.cpu.workers),
-                    per(p.cpu.other)
-                );
-                self.check(
-                    p.publishes == p.stanzas,
-                    &format!(
-                        "{module:?} {mml} XMPP presence: {} stanzas made {} PUBLISHes",
-                        p.stanzas, p.publishes
-                    ),
-                );
                 let name = format!("XMPP presence ({} users)", o.users);
-                self.results.add(
-                    &mml,
-                    &format!("{name}: CPU us/stanza, XMPP Manager + SIP workers"),
-                    module,
-                    per(p.cpu.xmpp_manager + p.cpu.workers),
-                );
-                self.results.add(
-                    &mml,
-                    &format!("{name}: CPU us/stanza, all Kamailio processes"),
-                    module,
-                    per(p.cpu.total()),
-                );
-                self.results.add(
-                    &mml,
-                    &format!("{name}: PUBLISHes per stanza"),
-                    module,
-                    p.publishes as f64 / p.stanzas as f64,
-                );
+                self.xmpp_phase_rows(round, &mml, s, &name, "PUBLISH", &p);
             }
         }
+        if o.compare == Comparison::Transport {
+            let p = inst.message_out_phase(o.messages, o.users)?;
+            self.sip_phase_rows(round, &mml, s, "SIP MESSAGE -> XMPP chat", "MESSAGE", &p);
+            let p = inst.message_in_phase(o.messages, o.users)?;
+            self.xmpp_phase_rows(round, &mml, s, "XMPP chat -> SIP MESSAGE", "MESSAGE", &p);
+        }
         if round == 1 {
-            for kind in [component::Kind::Available, component::Kind::Subscribed] {
+            for kind in [
+                component::Kind::Available,
+                component::Kind::Subscribed,
+                component::Kind::Message,
+            ] {
                 if let Some(st) = inst.last_stanza(kind) {
                     eprintln!("   last {kind:?} stanza: {st}");
                 }
             }
+            if let Some(m) = inst.last_sip_message() {
+                eprintln!("   last SIP MESSAGE from the gateway:\n{}", m.trim_end());
+            }
         }
         Ok(())
+    }
+
+    /// Log line, checks and rows of a run of SIP requests (`what`: NOTIFY or MESSAGE), each of
+    /// which must be answered 2xx and become exactly one stanza.
+    fn sip_phase_rows(
+        &mut self,
+        round: usize,
+        mml: &str,
+        s: usize,
+        name: &str,
+        what: &str,
+        p: &SipPhase,
+    ) {
+        let (o, module) = (self.opts, self.subjects[s].module);
+        let per_s = p.sip.ok as f64 / p.elapsed.as_secs_f64();
+        let per = |x: u64| x as f64 / p.sip.sent as f64;
+        let us = per(p.cpu.total());
+        eprintln!(
+            "   r{round} {name}: {} sent, {} 2xx, {} failed, {} lost, {} stanzas, {per_s:.0}/s, {us:.1} us CPU each (workers {:.1}, XMPP Manager {:.1}, other {:.1})",
+            p.sip.sent,
+            p.sip.ok,
+            p.sip.failed,
+            p.sip.lost,
+            p.stanzas,
+            per(p.cpu.workers),
+            per(p.cpu.xmpp_manager),
+            per(p.cpu.other)
+        );
+        self.check(
+            p.sip.ok == p.sip.sent && p.stanzas == p.sip.sent,
+            &format!(
+                "{module:?} {mml} {name}: {} of {} {what}s answered 2xx, {} stanzas ({:?})",
+                p.sip.ok, p.sip.sent, p.stanzas, p.first_failure
+            ),
+        );
+        let mut add = |metric: String, v: f64| {
+            self.results
+                .add(mml, &format!("{name}: {metric}"), module, v)
+        };
+        add(format!("{what}s/s"), per_s);
+        add(format!("CPU us/{what}, all Kamailio processes"), us);
+        if o.compare == Comparison::Transport {
+            add(format!("CPU us/{what}, SIP workers"), per(p.cpu.workers));
+            add(
+                format!("CPU us/{what}, XMPP Manager"),
+                per(p.cpu.xmpp_manager),
+            );
+        }
+        add(
+            format!("stanzas on the XMPP side per {what}"),
+            p.stanzas as f64 / p.sip.sent as f64,
+        );
+    }
+
+    /// Log line, checks and rows of a run of stanzas injected on the XMPP side, each of which
+    /// must become exactly one SIP request (`what`: PUBLISH or MESSAGE).
+    fn xmpp_phase_rows(
+        &mut self,
+        round: usize,
+        mml: &str,
+        s: usize,
+        name: &str,
+        what: &str,
+        p: &XmppPhase,
+    ) {
+        let (o, module) = (self.opts, self.subjects[s].module);
+        let per = |x: u64| x as f64 / p.stanzas as f64;
+        eprintln!(
+            "   r{round} {name}: {} stanzas, {} {}, {:.1} us CPU each (XMPP Manager {:.1}, workers {:.1}, other {:.1})",
+            p.stanzas,
+            p.sip_requests,
+            plural(what),
+            per(p.cpu.total()),
+            per(p.cpu.xmpp_manager),
+            per(p.cpu.workers),
+            per(p.cpu.other)
+        );
+        self.check(
+            p.sip_requests == p.stanzas,
+            &format!(
+                "{module:?} {mml} {name}: {} stanzas made {} {}",
+                p.stanzas,
+                p.sip_requests,
+                plural(what)
+            ),
+        );
+        let mut add = |metric: String, v: f64| {
+            self.results
+                .add(mml, &format!("{name}: {metric}"), module, v)
+        };
+        add(
+            "CPU us/stanza, XMPP Manager + SIP workers".into(),
+            per(p.cpu.xmpp_manager + p.cpu.workers),
+        );
+        if o.compare == Comparison::Transport {
+            add(
+                "CPU us/stanza, XMPP Manager".into(),
+                per(p.cpu.xmpp_manager),
+            );
+        }
+        add(
+            "CPU us/stanza, all Kamailio processes".into(),
+            per(p.cpu.total()),
+        );
+        add(
+            format!("{} per stanza", plural(what)),
+            p.sip_requests as f64 / p.stanzas as f64,
+        );
     }
 
     fn check(&mut self, ok: bool, problem: &str) {
@@ -524,14 +672,23 @@ impl Bench<'_> {
         inst.subscribe_up_to(o.k_small)?;
         self.warm_up(inst, o.k_small, 2_000)?;
         let before = inst.memory()?;
-        let n_notify = o.memory_messages * 2 / 5;
+        // pua_xmpp: 2/5 1-tuple and 2/5 10-tuple NOTIFYs, the rest XMPP presences; transport:
+        // a fifth each of these and of both chat directions.
+        let share = match o.compare {
+            Comparison::PuaXmpp => o.memory_messages * 2 / 5,
+            Comparison::Transport => o.memory_messages / 5,
+        };
         let mut messages = 0;
         for body in [Body::OneTuple, Body::TenTuples] {
-            let p = inst.notify_phase(body, o.k_small, n_notify)?;
-            messages += p.sip.sent;
+            messages += inst.notify_phase(body, o.k_small, share)?.sip.sent;
         }
-        let presences = inst.presence_phase(o.memory_messages - messages, o.users)?;
-        messages += presences.stanzas;
+        if o.compare == Comparison::Transport {
+            messages += inst.message_out_phase(share, o.users)?.sip.sent;
+            messages += inst.message_in_phase(share, o.users)?.stanzas;
+        }
+        messages += inst
+            .presence_phase(o.memory_messages.saturating_sub(messages), o.users)?
+            .stanzas;
         let after = inst.memory()?;
         let per_k = |a: u64, b: u64| (b as f64 - a as f64) * 1000.0 / messages as f64;
         let rss = |m: &MemSample| m.rss_anon_kb.values().sum::<u64>();
@@ -597,7 +754,7 @@ impl Bench<'_> {
     }
 
     fn callgrind(&mut self, mm: &str, s: usize) -> io::Result<()> {
-        let cg_dir = self.opts.out.join(format!(
+        let cg_dir = self.opts.out_dir().join(format!(
             "callgrind-{mm}-{}",
             self.subjects[s].module.label()
         ));
@@ -605,7 +762,7 @@ impl Bench<'_> {
         let pace = Pace {
             notify_window: 4,
             subscribe_window: 20,
-            presence_rate: 40,
+            stanza_rate: 40,
             timeout: Duration::from_secs(60),
         };
         let mut inst = self.start(&setup, pace)?;
@@ -623,7 +780,7 @@ impl Bench<'_> {
         s: usize,
     ) -> io::Result<()> {
         let (o, sub) = (self.opts, &self.subjects[s]);
-        let (module, notify_fn, presence_fn) = (sub.module, sub.notify_fn, sub.presence_fn);
+        let (module, entries) = (sub.module, sub.entries);
         let mml = manager_label(mm);
         let (k, users) = (20, 10);
         let n = o.callgrind_messages;
@@ -631,14 +788,22 @@ impl Bench<'_> {
         inst.notify_phase(Body::OneTuple, k, 20)?;
         inst.notify_phase(Body::TenTuples, k, 20)?;
         inst.presence_phase(2 * users, users)?;
+        let mut phases = vec!["1-tuple NOTIFY", "10-tuple NOTIFY", "XMPP presence"];
+        if o.compare == Comparison::Transport {
+            inst.message_out_phase(20, users)?;
+            inst.message_in_phase(20, users)?;
+            phases.extend(["SIP MESSAGE -> XMPP chat", "XMPP chat -> SIP MESSAGE"]);
+        }
         let mut part = 0;
-        for phase in ["1-tuple NOTIFY", "10-tuple NOTIFY", "XMPP presence"] {
+        for phase in phases {
             inst.wait_idle()?;
             inst.kam.callgrind_control("zero")?;
             let msgs = match phase {
                 "1-tuple NOTIFY" => inst.notify_phase(Body::OneTuple, k, n)?.sip.ok,
                 "10-tuple NOTIFY" => inst.notify_phase(Body::TenTuples, k, n)?.sip.ok,
-                _ => inst.presence_phase(n, users)?.stanzas,
+                "XMPP presence" => inst.presence_phase(n, users)?.stanzas,
+                "SIP MESSAGE -> XMPP chat" => inst.message_out_phase(n, users)?.sip.ok,
+                _ => inst.message_in_phase(n, users)?.sip_requests,
             };
             inst.wait_idle()?;
             inst.kam.callgrind_control("dump")?;
@@ -680,20 +845,22 @@ impl Bench<'_> {
                 "instructions/message, XMPP Manager",
                 per(by_desc("XMPP Manager")),
             );
-            if phase.contains("NOTIFY") {
-                add(
+            match (entries, phase) {
+                (None, _) => {}
+                (Some((notify_fn, _)), "1-tuple NOTIFY" | "10-tuple NOTIFY") => add(
                     "module NOTIFY entry, inclusive/message",
                     per(incl(notify_fn)),
-                );
-            } else {
-                let cb = incl(presence_fn);
-                let publish = incl("send_publish");
-                add("module presence callback, inclusive/message", per(cb));
-                add("pua send_publish, inclusive/message", per(publish));
-                add(
-                    "module's own part (callback - send_publish)/message",
-                    per(cb.saturating_sub(publish)),
-                );
+                ),
+                (Some((_, presence_fn)), _) => {
+                    let cb = incl(presence_fn);
+                    let publish = incl("send_publish");
+                    add("module presence callback, inclusive/message", per(cb));
+                    add("pua send_publish, inclusive/message", per(publish));
+                    add(
+                        "module's own part (callback - send_publish)/message",
+                        per(cb.saturating_sub(publish)),
+                    );
+                }
             }
             eprintln!(
                 "   {phase}: {msgs} messages, {:.0} instructions each over {} processes",
@@ -702,6 +869,15 @@ impl Bench<'_> {
             );
         }
         Ok(())
+    }
+}
+
+/// PUBLISH -> PUBLISHes, MESSAGE -> MESSAGEs.
+fn plural(method: &str) -> String {
+    if method.ends_with("SH") {
+        format!("{method}es")
+    } else {
+        format!("{method}s")
     }
 }
 
@@ -717,17 +893,11 @@ fn with_log(e: io::Error, inst: &Instance) -> io::Error {
     ))
 }
 
-/// The issue's targets, checked against the medians (ratios: median of the per-round ratios).
-fn targets(r: &Results) -> String {
+/// pua_xmpp's targets (issue 5), checked against the medians (ratios: median of the per-round
+/// ratios).
+fn pua_xmpp_targets(r: &Results) -> String {
     let mut out = String::from("Targets:\n");
-    let mut line = |ok: Option<bool>, text: String| {
-        let mark = match ok {
-            Some(true) => "MET   ",
-            Some(false) => "MISSED",
-            None => "n/a   ",
-        };
-        out.push_str(&format!("  {mark} {text}\n"));
-    };
+    let mut line = |ok: Option<bool>, text: String| target_line(&mut out, ok, &text);
     let ratio = |mm: &str, metric: &str| -> Option<f64> {
         let row = r.get(mm, metric)?;
         let x = report::median(&row.ratios());
@@ -805,15 +975,47 @@ fn targets(r: &Results) -> String {
             fmt_opt(x)
         ),
     );
+    memory_targets(r, &mut out);
+    out
+}
+
+/// The transport's targets: no more Kamailio CPU and no more instructions per message than
+/// the C `xmpp.so` on every path, and no memory growth.
+fn transport_targets(r: &Results) -> String {
+    let mut out = String::from("Targets:\n");
+    for row in r.rows.iter().filter(|row| {
+        (row.metric.contains(": CPU us/") || row.metric.starts_with("callgrind, "))
+            && row.metric.ends_with("all Kamailio processes")
+            || row.metric.ends_with("instructions/message, all processes")
+    }) {
+        let x = report::median(&row.ratios());
+        target_line(
+            &mut out,
+            (!x.is_nan()).then_some(x <= 1.0),
+            &format!(
+                "{}: {}: Rust <= C: Rust/C {}",
+                row.mm,
+                row.metric,
+                fmt_opt(Some(x))
+            ),
+        );
+    }
+    memory_targets(r, &mut out);
+    out
+}
+
+/// Zero growth of the Rust subject's memory.
+fn memory_targets(r: &Results, out: &mut String) {
     for row in r
         .rows
         .iter()
         .filter(|row| row.metric.starts_with("memory over"))
     {
         let v = row.median(Module::Rust);
-        line(
+        target_line(
+            out,
             (!v.is_nan()).then_some(v <= 0.0),
-            format!(
+            &format!(
                 "{}: Rust {}: zero growth: {}",
                 row.mm,
                 row.metric,
@@ -821,7 +1023,15 @@ fn targets(r: &Results) -> String {
             ),
         );
     }
-    out
+}
+
+fn target_line(out: &mut String, ok: Option<bool>, text: &str) {
+    let mark = match ok {
+        Some(true) => "MET   ",
+        Some(false) => "MISSED",
+        None => "n/a   ",
+    };
+    out.push_str(&format!("  {mark} {text}\n"));
 }
 
 fn fmt_opt(x: Option<f64>) -> String {

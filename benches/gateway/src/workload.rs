@@ -113,6 +113,24 @@ pub fn user_presence(i: u64, users: u64) -> String {
     }
 }
 
+/// Text of the `i`-th SIP MESSAGE to an XMPP user (about 100 bytes, with characters the
+/// transport must escape in the stanza's `<body>`).
+pub fn sip_message_text(i: u64) -> String {
+    format!("Meeting moved to room 4 <B> & starts at 3pm, bring the \"Q3\" slides. (message {i})")
+}
+
+/// The `i`-th chat message from XMPP user `carolN` to SIP user `aliceN` (N = i mod `users`),
+/// as a client sends it: the gateway makes it a SIP MESSAGE to sip:aliceN@sip.example.
+pub fn chat_stanza(i: u64, users: u64) -> String {
+    let u = i % users;
+    format!(
+        "<message from='carol{u}@xmpp.example/laptop' to='alice{u}*sip.example@sip-gw.xmpp.example' \
+         type='chat' id='c{i}' xml:lang='en'><body>Can you call me back after the meeting? \
+         It&apos;s about the Q3 &amp; Q4 numbers. ({i})</body>\
+         <active xmlns='http://jabber.org/protocol/chatstates'/></message>"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +151,12 @@ mod tests {
         assert!(!user_presence(3, 10).contains("unavailable"));
         assert!(user_presence(13, 10).contains("type='unavailable'"));
         assert!(user_presence(13, 10).contains("carol3@"));
+    }
+
+    #[test]
+    fn messages_address_the_same_users() {
+        assert!(chat_stanza(12, 10).contains("from='carol2@xmpp.example/laptop'"));
+        assert!(chat_stanza(12, 10).contains("to='alice2*sip.example@"));
+        assert!(sip_message_text(7).ends_with("(message 7)"));
     }
 }
