@@ -5,9 +5,9 @@ use libc::{c_int, c_void};
 
 use kamailio_module::guard::guard;
 use kamailio_module::sys::{CmdFunction, Str, XmppApi, XmppCallback};
-use xmpp_component_link::frame::FrameKind;
 
-use crate::{callbacks, outbound, translate, transport};
+use crate::outbound::{self, Call};
+use crate::{callbacks, translate, transport};
 
 type BindFn = unsafe extern "C" fn(*mut XmppApi) -> c_int;
 type RegisterFn = unsafe extern "C" fn(c_int, Option<XmppCallback>, *mut c_void) -> c_int;
@@ -87,13 +87,7 @@ unsafe fn text<'a>(s: *const Str) -> Option<&'a str> {
 ///
 /// # Safety
 /// Each pointer is NULL or a `str` valid for the call.
-unsafe fn send(
-    kind: FrameKind,
-    from: *mut Str,
-    to: *mut Str,
-    msg: *mut Str,
-    id: *mut Str,
-) -> c_int {
+unsafe fn send(call: Call, from: *mut Str, to: *mut Str, msg: *mut Str, id: *mut Str) -> c_int {
     if from.is_null() || to.is_null() || msg.is_null() || id.is_null() {
         log::error!("xmpp send: NULL argument");
         return -1;
@@ -104,7 +98,7 @@ unsafe fn send(
         log::error!("xmpp send: an argument is not UTF-8");
         return -1;
     };
-    match outbound::queue(kind, from, to, id, msg) {
+    match outbound::queue(call, from, to, id, msg) {
         Ok(()) => 0,
         Err(_) => -1,
     }
@@ -114,7 +108,7 @@ unsafe fn send(
 unsafe extern "C" fn xpacket(from: *mut Str, to: *mut Str, msg: *mut Str, id: *mut Str) -> c_int {
     // SAFETY: forwarded from the caller.
     guard("xpacket", -1, || unsafe {
-        send(FrameKind::Packet, from, to, msg, id)
+        send(Call::Packet, from, to, msg, id)
     })
 }
 
@@ -122,7 +116,7 @@ unsafe extern "C" fn xpacket(from: *mut Str, to: *mut Str, msg: *mut Str, id: *m
 unsafe extern "C" fn xmessage(from: *mut Str, to: *mut Str, msg: *mut Str, id: *mut Str) -> c_int {
     // SAFETY: forwarded from the caller.
     guard("xmessage", -1, || unsafe {
-        send(FrameKind::Message, from, to, msg, id)
+        send(Call::Message, from, to, msg, id)
     })
 }
 
@@ -135,7 +129,7 @@ unsafe extern "C" fn xsubscribe(
 ) -> c_int {
     // SAFETY: forwarded from the caller.
     guard("xsubscribe", -1, || unsafe {
-        send(FrameKind::Subscribe, from, to, msg, id)
+        send(Call::Subscribe, from, to, msg, id)
     })
 }
 
@@ -143,6 +137,6 @@ unsafe extern "C" fn xsubscribe(
 unsafe extern "C" fn xnotify(from: *mut Str, to: *mut Str, msg: *mut Str, id: *mut Str) -> c_int {
     // SAFETY: forwarded from the caller.
     guard("xnotify", -1, || unsafe {
-        send(FrameKind::Notify, from, to, msg, id)
+        send(Call::Notify, from, to, msg, id)
     })
 }

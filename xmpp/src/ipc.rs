@@ -1,10 +1,13 @@
 //! The worker -> manager channel: a non-blocking `AF_UNIX` datagram socketpair made in
-//! `mod_init`, so every Kamailio process inherits it. One datagram is one frame
-//! (`xmpp_component_link::frame`); a worker never waits on it.
+//! `mod_init`, so every Kamailio process inherits it. One datagram is one stanza, ready for the
+//! XMPP server (UTF-8, no NUL); a worker never waits on it.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+/// Largest stanza one datagram carries: far below the XMPP server's limit, and one datagram
+/// fits the default socket buffer.
+pub const MAX_DATAGRAM: usize = 64 * 1024;
 /// Asked for both ends; the kernel caps it at `net.core.wmem_max`. All workers share the
 /// sending end, so this bounds what waits for the manager in total.
 const SEND_BUFFER: libc::c_int = 4 << 20;
@@ -15,7 +18,7 @@ pub struct Ipc {
     manager_end: OwnedFd,
 }
 
-/// Why a frame was not sent.
+/// Why a stanza was not sent.
 #[derive(Debug)]
 pub enum SendError {
     /// The socket buffer is full: the manager is not keeping up.

@@ -6,7 +6,7 @@
 //! socketpair ([`ipc`]) and the shared link status ([`link_status`]), and reserves one process;
 //! `child_init(PROC_MAIN)` forks the XMPP Manager, which the core runs as a timer loop
 //! (`manager`): it owns the component link and runs the callbacks ([`callbacks`]) and
-//! [`inbound`] dispatch. SIP workers never block: they frame a command and send it without
+//! [`inbound`] dispatch. SIP workers never block: they make the stanza and send it without
 //! waiting (`outbound`), and are refused at once while the link is down.
 
 mod api;

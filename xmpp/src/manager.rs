@@ -1,6 +1,6 @@
 //! The XMPP Manager process: the core calls [`tick`] forever (with `cfg_update()` between
 //! calls); each call waits at most 100 ms on the IPC socket and the XMPP link, forwards the
-//! workers' frames to the link, drives it, and handles what the server sent.
+//! workers' stanzas to the link, drives it, and handles what the server sent.
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -11,14 +11,13 @@ use kamailio_module::guard::guard;
 use kamailio_module::kemi::UacRequest;
 use xmpp_component_link::close_reason::CloseReason;
 use xmpp_component_link::component::{ComponentConfig, Event};
-use xmpp_component_link::frame::{DEFAULT_MAX_FRAME, Frame, FrameKind};
 use xmpp_component_link::framer::Stanza;
 use xmpp_component_link::link::{Link, LinkConfig};
-use xmpp_component_link::stanza::{InboundMessage, chat_message};
+use xmpp_component_link::stanza::InboundMessage;
 use xmpp_component_link::stats::Stats;
 
 use crate::inbound::{self, Outcome};
-use crate::ipc::Received;
+use crate::ipc::{MAX_DATAGRAM, Received};
 use crate::link_status::Refusal;
 use crate::outbound::monotonic_ms;
 use crate::sip_out;
@@ -26,8 +25,8 @@ use crate::transport::{self, Transport};
 
 /// Longest wait in one tick, so the core's loop runs `cfg_update()` often enough.
 const MAX_WAIT: Duration = Duration::from_millis(100);
-/// Frames forwarded per tick, so a flood from the workers cannot starve the link.
-const MAX_FRAMES_PER_TICK: usize = 512;
+/// Stanzas forwarded per tick, so a flood from the workers cannot starve the link.
+const MAX_STANZAS_PER_TICK: usize = 512;
 /// A stanza waiting this long for the link is dropped (stale presence is wrong presence).
 const MAX_QUEUE_AGE_MS: u64 = 60_000;
 /// Least time between two "queue full" log lines.
@@ -98,7 +97,7 @@ impl Manager {
                 port: c.port,
                 component,
             }),
-            buf: vec![0; DEFAULT_MAX_FRAME],
+            buf: vec![0; MAX_DATAGRAM],
             up: false,
             down_at: None,
             refused_at_down: t.status.refused(),
@@ -109,7 +108,7 @@ impl Manager {
 
     fn run_once(&mut self) {
         self.wait();
-        self.forward_frames();
+        self.forward_stanzas();
         self.link.drive();
         // Replies to the server's stanzas go out in the same tick.
         for _ in 0..4 {
@@ -144,18 +143,18 @@ impl Manager {
         unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
     }
 
-    /// Moves the workers' frames to the link's queue.
-    fn forward_frames(&mut self) {
-        for _ in 0..MAX_FRAMES_PER_TICK {
+    /// Moves the workers' stanzas to the link's queue.
+    fn forward_stanzas(&mut self) {
+        for _ in 0..MAX_STANZAS_PER_TICK {
             match self.t.ipc.receive(&mut self.buf) {
                 Ok(Received::Empty) => return,
-                Ok(Received::Datagram(n)) => match Frame::decode(&self.buf[..n], DEFAULT_MAX_FRAME)
-                {
-                    Ok(frame) => self.forward(frame),
-                    Err(e) => log::error!("dropped a frame from a worker: {e}"),
+                // Workers send only checked UTF-8 stanzas; anything else is not theirs.
+                Ok(Received::Datagram(n)) => match std::str::from_utf8(&self.buf[..n]) {
+                    Ok(stanza) => self.forward(stanza.to_owned()),
+                    Err(_) => log::error!("dropped a datagram from a worker: not UTF-8"),
                 },
                 Ok(Received::Truncated(n)) => {
-                    log::error!("dropped a frame of {n} bytes from a worker: too large");
+                    log::error!("dropped a datagram of {n} bytes from a worker: too large");
                 }
                 Err(e) => {
                     log::error!("reading the IPC socket: {e}");
@@ -165,22 +164,7 @@ impl Manager {
         }
     }
 
-    fn forward(&mut self, frame: Frame) {
-        let stanza = match frame.kind {
-            FrameKind::Message => {
-                let a = &self.t.config.addresses;
-                // The worker checked that both translate.
-                let (Some(from), Some(to)) = (
-                    a.encode_uri_sip_xmpp(&frame.from),
-                    a.decode_uri_sip_xmpp(&frame.to),
-                ) else {
-                    log::error!("dropped a message from <{}> to <{}>", frame.from, frame.to);
-                    return;
-                };
-                chat_message(&frame.id, &from, &to, &frame.body)
-            }
-            FrameKind::Packet | FrameKind::Subscribe | FrameKind::Notify => frame.body,
-        };
+    fn forward(&mut self, stanza: String) {
         if let Err(full) = self.link.send(stanza) {
             let now = monotonic_ms();
             if now.saturating_sub(self.last_queue_full_log) >= LOG_EVERY_MS {

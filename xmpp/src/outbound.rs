@@ -1,13 +1,15 @@
-//! The worker side of sending: checks a command, frames it and hands it to the manager without
-//! ever blocking. Refusals are counted in shared memory and logged at most every few seconds
-//! per process and kind, so a dead link cannot flood the log.
+//! The worker side of sending: checks a command, makes it the stanza the server gets, and hands
+//! that to the manager without ever blocking. Building chat messages here, in the SIP workers,
+//! leaves the manager (the one process every stanza passes) nothing to do but forward. Refusals
+//! are counted in shared memory and logged at most every few seconds per process and kind, so a
+//! dead link cannot flood the log.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use xmpp_component_link::frame::{self, DEFAULT_MAX_FRAME, FrameKind};
-use xmpp_component_link::stanza::check_outbound;
+use xmpp_component_link::stanza::{chat_message, check_outbound};
 
-use crate::ipc::SendError;
+use crate::ipc::{MAX_DATAGRAM, SendError};
 use crate::link_status::Refusal;
 use crate::transport::{self, Transport};
 
@@ -48,46 +50,64 @@ fn refuse(t: &Transport, why: Refusal, detail: &str) -> Refusal {
     why
 }
 
-fn kind_name(kind: FrameKind) -> &'static str {
-    match kind {
-        FrameKind::Packet => "xpacket",
-        FrameKind::Message => "message",
-        FrameKind::Subscribe => "xsubscribe",
-        FrameKind::Notify => "xnotify",
+/// The API call that hands a stanza to the manager (the C module's `xmpp_pipe_cmd_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `xpacket`: the body is a stanza written as it is.
+    Packet,
+    /// `xmessage` / `xmpp_send_message()`: a chat message built from from, to, id and text.
+    Message,
+    /// `xsubscribe`: as `Packet`.
+    Subscribe,
+    /// `xnotify`: as `Packet`.
+    Notify,
+}
+
+impl Call {
+    fn name(self) -> &'static str {
+        match self {
+            Call::Packet => "xpacket",
+            Call::Message => "message",
+            Call::Subscribe => "xsubscribe",
+            Call::Notify => "xnotify",
+        }
     }
 }
 
-/// Hands one command to the manager. For [`FrameKind::Message`], `from` and `to` are SIP URIs
-/// and `body` the text; for the others `body` is a stanza written as it is.
-pub fn queue(kind: FrameKind, from: &str, to: &str, id: &str, body: &str) -> Result<(), Refusal> {
+/// Hands one command to the manager. For [`Call::Message`], `from` and `to` are SIP URIs and
+/// `body` the text; for the others `body` is a stanza written as it is.
+pub fn queue(call: Call, from: &str, to: &str, id: &str, body: &str) -> Result<(), Refusal> {
+    let what = call.name();
     let Some(t) = transport::get() else {
-        log::error!("{}: the xmpp module is not initialised", kind_name(kind));
+        log::error!("{what}: the xmpp module is not initialised");
         return Err(Refusal::Invalid);
     };
-    let what = kind_name(kind);
     if !t.status.is_up() {
         return Err(refuse(t, Refusal::LinkDown, what));
     }
-    if kind == FrameKind::Message {
+    let stanza = if call == Call::Message {
         let a = &t.config.addresses;
-        if a.encode_uri_sip_xmpp(from).is_none() {
+        let Some(from_jid) = a.encode_uri_sip_xmpp(from) else {
             return Err(refuse(
                 t,
                 Refusal::Invalid,
                 &format!("{what} from <{from}>"),
             ));
-        }
-        if a.decode_uri_sip_xmpp(to).is_none() {
+        };
+        let Some(to_jid) = a.decode_uri_sip_xmpp(to) else {
             return Err(refuse(t, Refusal::Invalid, &format!("{what} to <{to}>")));
-        }
+        };
+        Cow::Owned(chat_message(id, &from_jid, &to_jid, body))
     } else if let Err(e) = check_outbound(body) {
         return Err(refuse(t, Refusal::Invalid, &format!("{what} ({e})")));
-    }
-    let datagram = match frame::encode(kind, from, to, id, body, DEFAULT_MAX_FRAME) {
-        Ok(d) => d,
-        Err(e) => return Err(refuse(t, Refusal::Invalid, &format!("{what} ({e})"))),
+    } else {
+        Cow::Borrowed(body)
     };
-    match t.ipc.send(&datagram) {
+    if stanza.len() > MAX_DATAGRAM {
+        let detail = format!("{what} ({} bytes, more than {MAX_DATAGRAM})", stanza.len());
+        return Err(refuse(t, Refusal::Invalid, &detail));
+    }
+    match t.ipc.send(stanza.as_bytes()) {
         Ok(()) => Ok(()),
         Err(SendError::Full) => Err(refuse(t, Refusal::Busy, what)),
         Err(SendError::Io(e)) => Err(refuse(t, Refusal::Busy, &format!("{what} ({e})"))),

@@ -6,9 +6,8 @@
 use kamailio_module::SipMsg;
 use kamailio_module::pv::PvRead;
 use sip_xmpp_presence::SipMessage;
-use xmpp_component_link::frame::FrameKind;
 
-use crate::outbound;
+use crate::outbound::{self, Call};
 use crate::transport::Transport;
 
 /// What the MESSAGE yields: (from URI, destination from To, From tag, body).
@@ -83,7 +82,7 @@ pub fn handle(t: &Transport, msg: &SipMsg<'_>) -> Result<(), NotQueued> {
         .filter(|s| !s.is_empty());
     let destination = ruri.as_deref().unwrap_or(&fields.to);
     outbound::queue(
-        FrameKind::Message,
+        Call::Message,
         &fields.from,
         destination,
         &fields.tag,

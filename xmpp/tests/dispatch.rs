@@ -1,13 +1,12 @@
 //! The manager's building blocks called directly (the crate as an rlib, no host): inbound
-//! dispatch runs callbacks newest first, and IPC datagrams carry frames unchanged.
+//! dispatch runs callbacks newest first, and IPC datagrams carry stanzas unchanged.
 
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::sync::Mutex;
 
 use kamailio_module::sys::{XMPP_RCV_IQ, XMPP_RCV_MESSAGE, XMPP_RCV_PRESENCE};
 use xmpp::inbound::{Outcome, dispatch};
-use xmpp::ipc::{Ipc, Received};
-use xmpp_component_link::frame::{DEFAULT_MAX_FRAME, Frame, FrameKind};
+use xmpp::ipc::{Ipc, MAX_DATAGRAM, Received};
 
 /// (callback, type, stanza, param) of each call.
 static CALLS: Mutex<Vec<(&str, c_int, String, usize)>> = Mutex::new(Vec::new());
@@ -98,34 +97,22 @@ fn dispatch_runs_callbacks_lifo_and_answers_unhandled_iqs() {
 }
 
 #[test]
-fn ipc_datagrams_decode_to_what_was_sent() {
+fn ipc_datagrams_arrive_as_they_were_sent() {
     let ipc = Ipc::new().unwrap();
-    let mut buf = vec![0; DEFAULT_MAX_FRAME];
+    let mut buf = vec![0; MAX_DATAGRAM];
     assert_eq!(ipc.receive(&mut buf).unwrap(), Received::Empty);
-    let frames = [
-        Frame {
-            kind: FrameKind::Notify,
-            from: "sip:a@s".into(),
-            to: "sip:b*x@gw".into(),
-            id: "".into(),
-            body: "<presence from='a*s@gw' to='b@x'/>".into(),
-        },
-        Frame {
-            kind: FrameKind::Message,
-            from: "sip:a@s".into(),
-            to: "sip:b*x@gw".into(),
-            id: "tag-1".into(),
-            body: "hé <>&".into(),
-        },
+    let stanzas = [
+        "<presence from='a*s@gw' to='b@x'/>",
+        "<message id='tag-1' from='a*s@gw' to='b@x' type='chat'><body>h\u{e9} &lt;&gt;&amp;</body></message>",
     ];
-    for f in &frames {
-        ipc.send(&f.encode(DEFAULT_MAX_FRAME).unwrap()).unwrap();
+    for s in stanzas {
+        ipc.send(s.as_bytes()).unwrap();
     }
-    for f in &frames {
+    for s in stanzas {
         let Received::Datagram(n) = ipc.receive(&mut buf).unwrap() else {
             panic!("nothing received")
         };
-        assert_eq!(&Frame::decode(&buf[..n], DEFAULT_MAX_FRAME).unwrap(), f);
+        assert_eq!(&buf[..n], s.as_bytes());
     }
     assert_eq!(ipc.receive(&mut buf).unwrap(), Received::Empty);
     // A datagram larger than the receive buffer is reported, not half-read.
@@ -139,14 +126,17 @@ fn ipc_datagrams_decode_to_what_was_sent() {
 #[test]
 fn a_full_socket_refuses_without_blocking() {
     let ipc = Ipc::new().unwrap();
-    let frame = vec![0u8; 60_000];
+    let datagram = vec![0u8; 60_000];
     let start = std::time::Instant::now();
     let mut sent = 0;
-    while ipc.send(&frame).is_ok() {
+    while ipc.send(&datagram).is_ok() {
         sent += 1;
         assert!(sent < 10_000, "the socket never filled");
     }
     assert!(sent > 0);
-    assert!(matches!(ipc.send(&frame), Err(xmpp::ipc::SendError::Full)));
+    assert!(matches!(
+        ipc.send(&datagram),
+        Err(xmpp::ipc::SendError::Full)
+    ));
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }

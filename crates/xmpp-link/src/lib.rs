@@ -8,7 +8,6 @@
 //! - [`link`]: a driver running it over a non-blocking TCP socket from a poll loop.
 //! - [`stanza`]: chat messages out, messages in, IQ error replies, raw stanza checks
 //!   ([`plain_xml`] vouches for plain stanzas so only the rest needs a full parse).
-//! - [`frame`]: the worker -> manager command datagram.
 //!
 //! The manager process's loop, in outline (`poll` standing for `poll(2)` on the link's socket
 //! and the IPC socket):
@@ -25,7 +24,7 @@
 //! });
 //! loop {
 //!     // poll(link.raw_fd() for link.interest(), the IPC socket; link.timeout() capped at 100 ms)
-//!     // for each IPC datagram: frame::Frame::decode, build or check the stanza, link.send(..)
+//!     // for each stanza a SIP worker sent over IPC: link.send(..)
 //!     link.drive();
 //!     while let Some(event) = link.poll_event() {
 //!         match event {
@@ -50,7 +49,6 @@ pub mod backoff;
 pub mod close_reason;
 pub mod component;
 mod escape;
-pub mod frame;
 pub mod framer;
 pub mod gwmap;
 pub mod handshake;
