@@ -6,7 +6,7 @@ secs=${1:-600}
 bin=target/x86_64-unknown-linux-gnu/release
 logs=target/logs
 mkdir -p $logs
-for target in ${TARGETS:-pidf xmpp_presence watcherinfo sip_message subscription_state}; do
+for target in ${TARGETS:-pidf xmpp_presence watcherinfo sip_message subscription_state xmpp_stanza}; do
     mkdir -p corpus/$target artifacts/$target
     nice -n 10 $bin/$target -max_total_time=$secs -print_final_stats=1 \
         -artifact_prefix=artifacts/$target/ corpus/$target > $logs/$target.log 2>&1
