@@ -167,62 +167,50 @@ impl Instance {
     /// `n` NOTIFYs with `body`, round robin over the first `k` subscriptions.
     pub fn notify_phase(&mut self, body: Body, k: usize, n: u64) -> io::Result<SipPhase> {
         let pidf = body.pidf();
-        self.wait_idle()?;
-        let before = self.kam.sample();
-        let stanzas0 = self.comp.total();
-        let avail0 = self.comp.count(Kind::Available);
-        let start = Instant::now();
-        let sip = self.agent.notify_run(
-            &mut self.dialogs[..k],
-            n,
-            &pidf,
-            self.pace.notify_window,
-            self.pace.timeout,
-        )?;
-        let complete = self
-            .comp
-            .wait_count(Kind::Available, avail0 + sip.ok, self.pace.timeout);
-        let elapsed = start.elapsed();
-        let after = self.kam.sample();
-        self.kam.check_alive()?;
-        if !complete {
-            return Err(io::Error::other(format!(
-                "{} NOTIFYs answered 2xx but only {} presence stanzas arrived",
-                sip.ok,
-                self.comp.count(Kind::Available) - avail0
-            )));
-        }
-        Ok(SipPhase {
-            sip,
-            stanzas: self.comp.total() - stanzas0,
-            elapsed,
-            cpu: cpu_split(self.kam.processes(), &before, &after),
-            first_failure: self.agent.first_failure(),
+        self.sip_phase(Kind::Available, "NOTIFY", |agent, dialogs, pace| {
+            agent.notify_run(
+                &mut dialogs[..k],
+                n,
+                &pidf,
+                pace.notify_window,
+                pace.timeout,
+            )
         })
     }
 
     /// `n` SIP MESSAGEs to XMPP users (`xmpp_send_message()`), over `users` users; each
     /// should become one `<message>` on the XMPP side.
     pub fn message_out_phase(&mut self, n: u64, users: u64) -> io::Result<SipPhase> {
+        self.sip_phase(Kind::Message, "MESSAGE", |agent, _, pace| {
+            agent.message_run(n, users, pace.notify_window, pace.timeout)
+        })
+    }
+
+    /// A run of SIP requests (`what`) that `run` sends, each answered 2xx to become one stanza
+    /// of kind `expect`; measured until the last answer and the last stanza.
+    fn sip_phase(
+        &mut self,
+        expect: Kind,
+        what: &str,
+        run: impl FnOnce(&mut Agent, &mut [GwDialog], &Pace) -> io::Result<RequestRun>,
+    ) -> io::Result<SipPhase> {
         self.wait_idle()?;
         let before = self.kam.sample();
         let stanzas0 = self.comp.total();
-        let messages0 = self.comp.count(Kind::Message);
+        let expected0 = self.comp.count(expect);
         let start = Instant::now();
-        let sip = self
-            .agent
-            .message_run(n, users, self.pace.notify_window, self.pace.timeout)?;
+        let sip = run(&mut self.agent, &mut self.dialogs, &self.pace)?;
         let complete = self
             .comp
-            .wait_count(Kind::Message, messages0 + sip.ok, self.pace.timeout);
+            .wait_count(expect, expected0 + sip.ok, self.pace.timeout);
         let elapsed = start.elapsed();
         let after = self.kam.sample();
         self.kam.check_alive()?;
         if !complete {
             return Err(io::Error::other(format!(
-                "{} MESSAGEs answered 2xx but only {} <message> stanzas arrived",
+                "{} {what}s answered 2xx but only {} {expect:?} stanzas arrived",
                 sip.ok,
-                self.comp.count(Kind::Message) - messages0
+                self.comp.count(expect) - expected0
             )));
         }
         Ok(SipPhase {
