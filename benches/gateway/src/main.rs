@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use instance::{Instance, MemSample, Pace, SipPhase, XmppPhase};
 use kamailio::KamailioSetup;
 use kamailio_test_stack::Host;
-use report::{Module, Results};
+use report::{Module, Results, Row};
 use workload::Body;
 
 const USAGE: &str = "usage: gateway-bench [--compare pua_xmpp|transport] [--quick] [--rounds N]
@@ -898,24 +898,15 @@ fn with_log(e: io::Error, inst: &Instance) -> io::Error {
 fn pua_xmpp_targets(r: &Results) -> String {
     let mut out = String::from("Targets:\n");
     let mut line = |ok: Option<bool>, text: String| target_line(&mut out, ok, &text);
-    let ratio = |mm: &str, metric: &str| -> Option<f64> {
-        let row = r.get(mm, metric)?;
-        let x = report::median(&row.ratios());
-        (!x.is_nan()).then_some(x)
-    };
+    let ratio = |mm: &str, metric: &str| r.get(mm, metric).and_then(Row::median_ratio);
     for mm in ["qm (default)", "-x tlsf"] {
         for body in ["1-tuple", "10-tuple"] {
             let x = r
-                .rows
-                .iter()
-                .find(|row| {
-                    row.mm == mm
-                        && row.metric.starts_with(&format!("callgrind, {body} NOTIFY"))
-                        && row
-                            .metric
-                            .ends_with("module NOTIFY entry, inclusive/message")
+                .find(mm, |m| {
+                    m.starts_with(&format!("callgrind, {body} NOTIFY"))
+                        && m.ends_with("module NOTIFY entry, inclusive/message")
                 })
-                .map(|row| report::median(&row.ratios()));
+                .and_then(Row::median_ratio);
             line(
                 x.map(|x| x <= 1.0 / 3.0),
                 format!(
@@ -925,15 +916,10 @@ fn pua_xmpp_targets(r: &Results) -> String {
             );
         }
         let x = r
-            .rows
-            .iter()
-            .find(|row| {
-                row.mm == mm
-                    && row
-                        .metric
-                        .ends_with("module's own part (callback - send_publish)/message")
+            .find(mm, |m| {
+                m.ends_with("module's own part (callback - send_publish)/message")
             })
-            .map(|row| report::median(&row.ratios()));
+            .and_then(Row::median_ratio);
         line(
             x.map(|x| x <= 1.0 / 3.0),
             format!(
@@ -984,19 +970,18 @@ fn pua_xmpp_targets(r: &Results) -> String {
 fn transport_targets(r: &Results) -> String {
     let mut out = String::from("Targets:\n");
     for row in r.rows.iter().filter(|row| {
-        (row.metric.contains(": CPU us/") || row.metric.starts_with("callgrind, "))
-            && row.metric.ends_with("all Kamailio processes")
+        row.metric.contains(": CPU us/") && row.metric.ends_with("all Kamailio processes")
             || row.metric.ends_with("instructions/message, all processes")
     }) {
-        let x = report::median(&row.ratios());
+        let x = row.median_ratio();
         target_line(
             &mut out,
-            (!x.is_nan()).then_some(x <= 1.0),
+            x.map(|x| x <= 1.0),
             &format!(
                 "{}: {}: Rust <= C: Rust/C {}",
                 row.mm,
                 row.metric,
-                fmt_opt(Some(x))
+                fmt_opt(x)
             ),
         );
     }

@@ -47,6 +47,12 @@ impl Row {
     pub fn median(&self, m: Module) -> f64 {
         median(self.values(m))
     }
+
+    /// Median of the per-round Rust/C ratios; `None` when no round has both.
+    pub fn median_ratio(&self) -> Option<f64> {
+        let x = median(&self.ratios());
+        (!x.is_nan()).then_some(x)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -80,7 +86,12 @@ impl Results {
     }
 
     pub fn get(&self, mm: &str, metric: &str) -> Option<&Row> {
-        self.rows.iter().find(|r| r.mm == mm && r.metric == metric)
+        self.find(mm, |m| m == metric)
+    }
+
+    /// The first row of manager `mm` whose metric `matches`.
+    pub fn find(&self, mm: &str, matches: impl Fn(&str) -> bool) -> Option<&Row> {
+        self.rows.iter().find(|r| r.mm == mm && matches(&r.metric))
     }
 
     /// The markdown table.
@@ -198,6 +209,10 @@ mod tests {
         let row = r.get("qm", "CPU us/NOTIFY").unwrap();
         assert_eq!(row.median(Module::C), 200.0);
         assert_eq!(row.ratios(), vec![0.5, 1.0 / 3.0, 0.5]);
+        assert_eq!(row.median_ratio(), Some(0.5));
+        r.add("qm", "C only", Module::C, 1.0);
+        assert_eq!(r.get("qm", "C only").unwrap().median_ratio(), None);
+        assert!(r.find("qm", |m| m.starts_with("CPU")).is_some());
         let t = r.table();
         assert!(
             t.contains(
