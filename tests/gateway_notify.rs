@@ -315,6 +315,28 @@ fn alice_watches_bob(
     (alice, sub)
 }
 
+/// Proves that nothing reached bob since the last expectation: a watcherinfo NOTIFY with one
+/// new active watcher must make the next subscription request bob sees.
+fn assert_next_request_is_a_marker(
+    notifier: &Notifier,
+    sub: &Subscription,
+    bob: &kamailio_test_stack::XmppClient,
+) {
+    let marker = "sip:marker@sip.example";
+    let body = winfo(1, &bob_sip(), &[(marker, "active")]);
+    assert_eq!(notifier.notify(sub, ACTIVE, Some(&body)), 200);
+    let got = bob
+        .expect_stanza(T, |s| {
+            s.name == "presence" && s.type_() == Some("subscribe")
+        })
+        .unwrap();
+    assert_eq!(
+        got.attr("from"),
+        Some(jid_for_sip(marker).as_str()),
+        "{got:?}"
+    );
+}
+
 #[test]
 fn winfo_asks_bob_for_active_pending_and_waiting_watchers_once_each() {
     let stack = kamailio_test_stack::Stack::start(via_notifier());
@@ -345,19 +367,7 @@ fn winfo_asks_bob_for_active_pending_and_waiting_watchers_once_each() {
         );
     }
     // The terminated watcher caused nothing: the next request bob sees is a later marker.
-    let marker = sip("marker");
-    let body = winfo(1, &bob_sip(), &[(&marker, "active")]);
-    assert_eq!(notifier.notify(&sub, ACTIVE, Some(&body)), 200);
-    let got = bob
-        .expect_stanza(T, |s| {
-            s.name == "presence" && s.type_() == Some("subscribe")
-        })
-        .unwrap();
-    assert_eq!(
-        got.attr("from"),
-        Some(jid_for_sip(&marker).as_str()),
-        "{got:?}"
-    );
+    assert_next_request_is_a_marker(&notifier, &sub, &bob);
     stack.assert_no_crash();
 }
 
@@ -378,19 +388,7 @@ fn terminated_winfo_notify_asks_nothing() {
         notifier.notify(&sub, "terminated;reason=rejected", None),
         200
     );
-    let marker = "sip:marker@sip.example";
-    let body = winfo(1, &bob_sip(), &[(marker, "active")]);
-    assert_eq!(notifier.notify(&sub, ACTIVE, Some(&body)), 200);
-    let got = bob
-        .expect_stanza(T, |s| {
-            s.name == "presence" && s.type_() == Some("subscribe")
-        })
-        .unwrap();
-    assert_eq!(
-        got.attr("from"),
-        Some(jid_for_sip(marker).as_str()),
-        "{got:?}"
-    );
+    assert_next_request_is_a_marker(&notifier, &sub, &bob);
     stack.assert_no_crash();
 }
 
@@ -495,19 +493,7 @@ fn malformed_or_doctype_watcherinfo_is_refused_and_asks_nothing() {
     for body in &bodies {
         assert_eq!(notifier.notify(&sub, ACTIVE, Some(body)), 500, "{body}");
     }
-    let marker = "sip:marker@sip.example";
-    let body = winfo(1, &bob_sip(), &[(marker, "active")]);
-    assert_eq!(notifier.notify(&sub, ACTIVE, Some(&body)), 200);
-    let got = bob
-        .expect_stanza(T, |s| {
-            s.name == "presence" && s.type_() == Some("subscribe")
-        })
-        .unwrap();
-    assert_eq!(
-        got.attr("from"),
-        Some(jid_for_sip(marker).as_str()),
-        "{got:?}"
-    );
+    assert_next_request_is_a_marker(&notifier, &sub, &bob);
     stack.assert_no_crash();
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use e2e::*;
 use kamailio_test_stack::sip_msg::{tag_param, uri_of};
-use kamailio_test_stack::{ModparamValue, SipMessage, Stack, jid_for_sip, sip_for_jid};
+use kamailio_test_stack::{ModparamValue, SipMessage, Stack, XmppClient, jid_for_sip, sip_for_jid};
 
 /// pua stores a dialog only once it has processed the notifier's 200; a request for the same
 /// subscription before that finds nothing to refresh (the harness's pua-race pitfall).
@@ -32,6 +32,20 @@ fn assert_in_dialog(req: &SipMessage, sub: &Subscription, expires: &str) {
         "in-dialog requests go to the dialog's remote target: {req:?}"
     );
     assert_eq!(req.header("Expires"), Some(expires), "{req:?}");
+}
+
+/// Once pua has settled, bob (un)subscribes to alice again with `action`; the gateway's next
+/// SUBSCRIBE must come in alice's dialog with this Expires. Returns it, not yet answered.
+fn next_in_dialog(
+    f: &BobWatchesAlice,
+    action: impl FnOnce(&XmppClient, &str) -> std::io::Result<()>,
+    expires: &str,
+) -> SipMessage {
+    settle_pua();
+    action(&f.bob, &f.alice_jid).unwrap();
+    let req = f.notifier.expect("SUBSCRIBE");
+    assert_in_dialog(&req, &f.sub, expires);
+    req
 }
 
 /// A new dialog: no To tag.
@@ -194,10 +208,7 @@ fn winfo_subscription_is_shared_by_watchers_and_reopened_after_a_zero() {
 #[test]
 fn xmpp_unsubscribe_reaches_the_notifier_in_its_dialog_with_stock_pua_settings() {
     let f = bob_watches_alice(via_notifier());
-    settle_pua();
-    f.bob.unsubscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "0");
+    let req = next_in_dialog(&f, XmppClient::unsubscribe, "0");
     assert_eq!(req.event(), Some("presence"), "{req:?}");
     accept_in_dialog(&f.notifier, &req);
     settle_pua();
@@ -212,21 +223,12 @@ fn xmpp_unsubscribe_reaches_the_notifier_in_its_dialog_with_stock_pua_settings()
 #[test]
 fn repeated_xmpp_subscribe_refreshes_the_dialog_instead_of_opening_another() {
     let f = bob_watches_alice(via_notifier());
-    settle_pua();
-    f.bob.subscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "3610");
+    let req = next_in_dialog(&f, XmppClient::subscribe, "3610");
     accept_in_dialog(&f.notifier, &req);
-    settle_pua();
-    f.bob.subscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "3610");
+    let req = next_in_dialog(&f, XmppClient::subscribe, "3610");
     accept_in_dialog(&f.notifier, &req);
     // The refreshed dialog still ends on unsubscribe.
-    settle_pua();
-    f.bob.unsubscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "0");
+    let req = next_in_dialog(&f, XmppClient::unsubscribe, "0");
     accept_in_dialog(&f.notifier, &req);
     f.stack.assert_no_crash();
 }
@@ -275,15 +277,9 @@ fn xmpp_unsubscribe_ends_the_watcher_on_the_real_presence_server() {
 fn refresh_and_unsubscribe_also_work_with_check_remote_contact_0() {
     let cfg = via_notifier().modparam("pua", "check_remote_contact", ModparamValue::Int(0));
     let f = bob_watches_alice(cfg);
-    settle_pua();
-    f.bob.subscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "3610");
+    let req = next_in_dialog(&f, XmppClient::subscribe, "3610");
     accept_in_dialog(&f.notifier, &req);
-    settle_pua();
-    f.bob.unsubscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "0");
+    let req = next_in_dialog(&f, XmppClient::unsubscribe, "0");
     accept_in_dialog(&f.notifier, &req);
     f.stack.assert_no_crash();
 }
@@ -482,10 +478,7 @@ fn a_notify_contact_is_not_followed_by_default() {
     );
     assert_eq!(r.status(), Some(200), "{r:?}");
     next_presence(&f.bob, &f.alice_jid);
-    settle_pua();
-    f.bob.unsubscribe(&f.alice_jid).unwrap();
-    let req = f.notifier.expect("SUBSCRIBE");
-    assert_in_dialog(&req, &f.sub, "0");
+    let req = next_in_dialog(&f, XmppClient::unsubscribe, "0");
     assert_eq!(
         req.request_uri(),
         Some("sip:alice@127.0.0.1:5070"),
