@@ -25,11 +25,7 @@ fn main() {
     println!("SIP user {ALICE} is {alice_jid} on XMPP; XMPP user {BOB} is {bob_sip} on SIP");
 
     step("XMPP bob@xmpp.example/laptop logs in to Prosody and subscribes to SIP alice");
-    let bob = stack.xmpp_client("bob@xmpp.example/laptop");
-    bob.roster_add(&alice_jid).unwrap();
-    bob.available(None, None).unwrap();
-    bob.subscribe(&alice_jid).unwrap();
-    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+    let bob = stack.xmpp_client_following("bob@xmpp.example/laptop", &alice_jid, T);
     println!("bob's roster: subscribed to {alice_jid} (the gateway answered 'subscribed')");
 
     step("SIP alice PUBLISHes: open, note \"In a meeting\"");

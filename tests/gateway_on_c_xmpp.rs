@@ -21,11 +21,7 @@ fn presence_crosses_both_ways_on_the_c_transport() {
     );
     let stack = Stack::start(cfg);
     let alice_jid = alice_jid();
-    let bob = stack.xmpp_client("bob@xmpp.example/laptop");
-    bob.roster_add(&alice_jid).unwrap();
-    bob.available(None, None).unwrap();
-    bob.subscribe(&alice_jid).unwrap();
-    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+    let bob = stack.xmpp_client_following("bob@xmpp.example/laptop", &alice_jid, T);
 
     // SIP -> XMPP
     let alice = stack.sip_ua(ALICE);

@@ -43,11 +43,7 @@ fn settle_pua() {
 fn c_pua_xmpp_xmpp_user_sees_sip_publish() {
     let stack = Stack::start(c_pua_on_rust_xmpp());
     let alice_jid = jid_for_sip(ALICE);
-    let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.roster_add(&alice_jid).unwrap();
-    bob.available(None, None).unwrap();
-    bob.subscribe(&alice_jid).unwrap();
-    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+    let bob = stack.xmpp_client_following("bob@xmpp.example/phone", &alice_jid, T);
     let first = bob
         .expect_presence(T, &alice_jid, Some("unavailable"))
         .unwrap();
@@ -126,11 +122,7 @@ fn rust_pua_xmpp_presence_both_ways() {
     let stack = Stack::start(StackConfig::rust());
     let alice_jid = jid_for_sip(ALICE);
     let bob_sip = sip_for_jid(BOB);
-    let bob = stack.xmpp_client("bob@xmpp.example/laptop");
-    bob.roster_add(&alice_jid).unwrap();
-    bob.available(None, None).unwrap();
-    bob.subscribe(&alice_jid).unwrap();
-    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+    let bob = stack.xmpp_client_following("bob@xmpp.example/laptop", &alice_jid, T);
 
     let alice = stack.sip_ua(ALICE);
     let doc = pidf::simple(ALICE, "open", Some("In a meeting"));
@@ -342,11 +334,7 @@ fn prosody_restart_mid_traffic() {
     let stack = Stack::start(StackConfig::rust());
     let alice_jid = jid_for_sip(ALICE);
     let bob_sip = sip_for_jid(BOB);
-    let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.roster_add(&alice_jid).unwrap();
-    bob.available(None, None).unwrap();
-    bob.subscribe(&alice_jid).unwrap();
-    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+    let bob = stack.xmpp_client_following("bob@xmpp.example/phone", &alice_jid, T);
     let alice = stack.sip_ua(ALICE);
     register(&alice);
     let doc = pidf::simple(ALICE, "open", Some("before"));

@@ -9,6 +9,7 @@ use crate::{kamailio, prosody};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 /// Lines of each log printed when a test panics with a stack alive.
 const TAIL_LINES: usize = 200;
@@ -145,6 +146,26 @@ impl Stack {
         self.assert_in_netns();
         XmppClient::connect(full_jid, "password")
             .unwrap_or_else(|e| panic!("XMPP login of {full_jid} failed: {e}"))
+    }
+
+    /// [`Stack::xmpp_client`] that follows `jid`: adds it to the roster, sends available
+    /// presence, subscribes, and waits up to `timeout` until the roster shows the subscription
+    /// granted (`to`).
+    pub fn xmpp_client_following(
+        &self,
+        full_jid: &str,
+        jid: &str,
+        timeout: Duration,
+    ) -> XmppClient {
+        let client = self.xmpp_client(full_jid);
+        let follow = || {
+            client.roster_add(jid)?;
+            client.available(None, None)?;
+            client.subscribe(jid)?;
+            client.wait_roster_subscription(timeout, jid, "to")
+        };
+        follow().unwrap_or_else(|e| panic!("{full_jid} following {jid}: {e}"));
+        client
     }
 }
 

@@ -37,16 +37,11 @@ fn settle_pua() {
 fn xmpp_user_sees_sip_publish() {
     let stack = Stack::start(StackConfig::c_baseline());
     let alice_jid = jid_for_sip(ALICE); // alice*sip.example@sip-gw.xmpp.example
-    let bob = stack.xmpp_client("bob@xmpp.example/phone");
-    bob.roster_add(&alice_jid).unwrap();
-    bob.available(None, None).unwrap();
-    bob.subscribe(&alice_jid).unwrap();
-
-    // Prosody -> component -> pres_Xmpp2Sip -> pua SUBSCRIBE sip:alice@sip.example
-    // (From sip:bob*xmpp.example@xmpp-gw.sip.example). Its 2xx makes the C module
-    // send <presence type='subscribed'/> (Sipreply2Xmpp); Prosody turns that
-    // into roster state rather than forwarding it to bob.
-    bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
+    // bob's subscribe: Prosody -> component -> pres_Xmpp2Sip -> pua SUBSCRIBE
+    // sip:alice@sip.example (From sip:bob*xmpp.example@xmpp-gw.sip.example). Its 2xx makes the
+    // C module send <presence type='subscribed'/> (Sipreply2Xmpp); Prosody turns that into
+    // roster state rather than forwarding it to bob.
+    let bob = stack.xmpp_client_following("bob@xmpp.example/phone", &alice_jid, T);
 
     // Nothing published yet: the presence server's first NOTIFY has no body
     // (Subscription-State active), which C translates to unavailable.
