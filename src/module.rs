@@ -12,10 +12,10 @@ use kamailio_module::modules::require_loaded_before;
 use kamailio_module::pua::{Pua, UaPresView};
 use kamailio_module::pv::Pv;
 use kamailio_module::sys::*;
-use kamailio_module::xmpp::Xmpp;
+use kamailio_module::xmpp::{XMPP_LINK_DOWN, XMPP_LINK_UP, Xmpp};
 use kamailio_module::{Reply, SipMsg, host};
 
-use crate::gateway::{self, FlowError, Gateway, dialogs::Dialogs};
+use crate::gateway::{self, FlowError, Gateway, dialogs::Dialogs, lifecycle::LinkState};
 use crate::{capi, params};
 
 pub const MODULE_NAME: &CStr = c"pua_xmpp";
@@ -37,7 +37,7 @@ static CMDS: [CmdExport; 5] = [
     CmdExport::END,
 ];
 
-static PARAMS: [ParamExport; 6] = [
+static PARAMS: [ParamExport; 7] = [
     ParamExport::setter(c"server_address", PARAM_STRING, params::set_server_address),
     ParamExport::setter(c"outbound_proxy", PARAM_STRING, params::set_outbound_proxy),
     ParamExport::setter(c"max_body_size", PARAM_INT, params::set_max_body_size),
@@ -51,6 +51,7 @@ static PARAMS: [ParamExport; 6] = [
         PARAM_INT,
         params::set_follow_notify_contact,
     ),
+    ParamExport::setter(c"link_loss_grace", PARAM_INT, params::set_link_loss_grace),
     ParamExport::END,
 ];
 
@@ -73,13 +74,14 @@ unsafe extern "C" fn mod_init() -> c_int {
     guard("mod_init", -1, || match init() {
         Ok(gw) => {
             log::info!(
-                "pua_xmpp (Rust {}) ready for {}: server_address <{}>, outbound_proxy {}, max_body_size {}, {} subscriptions tracked in shared memory",
+                "pua_xmpp (Rust {}) ready for {}: server_address <{}>, outbound_proxy {}, max_body_size {}, {} subscriptions tracked in shared memory, link_loss_grace {} s",
                 env!("CARGO_PKG_VERSION"),
                 host::MODULE_VERSION.to_string_lossy(),
                 gw.config.server_address,
                 gw.config.outbound_proxy.as_deref().unwrap_or("(pua's)"),
                 gw.config.max_body_size,
-                gw.config.max_subscriptions
+                gw.config.max_subscriptions,
+                gw.config.link_loss_grace
             );
             0
         }
@@ -104,6 +106,10 @@ fn init() -> Result<&'static Gateway, String> {
         .map_err(|e| e.to_string())?;
     xmpp.register_callback(XMPP_RCV_PRESENCE, xmpp_presence_callback)
         .map_err(|e| e.to_string())?;
+    // Only this project's xmpp module reports the link; a C one keeps the callback unused.
+    xmpp.register_callback(XMPP_LINK_UP | XMPP_LINK_DOWN, xmpp_link_callback)
+        .map_err(|e| e.to_string())?;
+    let link = LinkState::create().map_err(|e| format!("cannot map the link state: {e}"))?;
     gateway::install(Gateway {
         limits: sip_xmpp_presence::Limits {
             max_body_size: config.max_body_size,
@@ -113,6 +119,7 @@ fn init() -> Result<&'static Gateway, String> {
         xmpp,
         raw_message,
         dialogs,
+        link,
     })?;
     gateway::get().ok_or_else(|| "the gateway vanished".to_string())
 }
@@ -230,6 +237,34 @@ unsafe extern "C" fn xmpp_presence_callback(
             match gateway::xmpp_presence::handle(gw, bytes) {
                 Ok(()) => TRUE,
                 Err(e) => log_flow_error("xmpp_presence_callback", &e),
+            }
+        });
+    })
+}
+
+/// The xmpp module's report of the component link (this project's xmpp module only; in the
+/// XMPP process): up, or down for the number of milliseconds in the text.
+unsafe extern "C" fn xmpp_link_callback(text: *mut c_char, kind: c_int, _param: *mut c_void) {
+    guard("xmpp_link_callback", (), || {
+        with_gateway("xmpp_link_callback", |gw| {
+            if kind & XMPP_LINK_UP != 0 {
+                gateway::lifecycle::link_up(gw);
+                return TRUE;
+            }
+            // SAFETY: a NUL-terminated text, valid during the call (NULL checked).
+            let down_for = (!text.is_null())
+                .then(|| unsafe { CStr::from_ptr(text) }.to_str().ok())
+                .flatten()
+                .and_then(|t| t.trim().parse::<u64>().ok());
+            match down_for {
+                Some(ms) => {
+                    gateway::lifecycle::link_down(gw, ms);
+                    TRUE
+                }
+                None => {
+                    log::error!("xmpp_link_callback: the link report carries no duration");
+                    FALSE
+                }
             }
         });
     })

@@ -23,6 +23,16 @@ pub struct Config {
     /// Follow a NOTIFY's Contact as the dialog's remote target (set it when the route calls
     /// pua's `pua_update_contact()`, which makes pua do the same).
     pub follow_notify_contact: bool,
+    /// Seconds without the component link before the publications made for XMPP users are
+    /// withdrawn (0: keep them).
+    pub link_loss_grace: u32,
+}
+
+impl Config {
+    /// [`Config::link_loss_grace`] in milliseconds.
+    pub fn link_loss_grace_ms(&self) -> u64 {
+        u64::from(self.link_loss_grace) * 1000
+    }
 }
 
 impl Default for Config {
@@ -33,6 +43,7 @@ impl Default for Config {
             max_body_size: 65536,
             max_subscriptions: 8192,
             follow_notify_contact: false,
+            link_loss_grace: 60,
         }
     }
 }
@@ -136,4 +147,12 @@ setter!(
     "follow_notify_contact",
     |kind, val| int_value(kind, val).filter(|&n| n == 0 || n == 1),
     |cfg, v| cfg.follow_notify_contact = v == 1
+);
+setter!(
+    set_link_loss_grace,
+    "link_loss_grace",
+    |kind, val| int_value(kind, val)
+        .filter(|&n| (0..=86_400).contains(&n))
+        .map(|n| n as u32),
+    |cfg, v| cfg.link_loss_grace = v
 );

@@ -9,6 +9,7 @@ use std::ffi::{CStr, c_int};
 
 use fake_host::*;
 use kamailio_module::sys::*;
+use kamailio_module::xmpp::{XMPP_LINK_DOWN, XMPP_LINK_UP};
 
 const SERVER: &str = "sip:gateway@gw.sip.example";
 
@@ -135,7 +136,7 @@ fn mod_init_refuses_pua_loaded_after_it_without_calling_pua() {
 }
 
 #[test]
-fn mod_init_registers_both_callbacks() {
+fn mod_init_registers_its_callbacks() {
     let m = load_with(&[c"pua", c"xmpp", c"pua_xmpp"]);
     m.set_string_param("server_address", SERVER);
     assert_eq!(m.mod_init(), 0, "{}", log_text());
@@ -143,8 +144,9 @@ fn mod_init_registers_both_callbacks() {
     with_host(|h| {
         assert_eq!(h.pua_callbacks.len(), 1);
         assert_eq!(h.pua_callbacks[0].0, XMPP_INITIAL_SUBS | XMPP_SUBSCRIBE);
-        assert_eq!(h.xmpp_callbacks.len(), 1);
+        assert_eq!(h.xmpp_callbacks.len(), 2);
         assert_eq!(h.xmpp_callbacks[0].0, XMPP_RCV_PRESENCE);
+        assert_eq!(h.xmpp_callbacks[1].0, XMPP_LINK_UP | XMPP_LINK_DOWN);
     });
 }
 
@@ -384,10 +386,9 @@ fn xmpp_presence_publishes_per_resource() {
 }
 
 #[test]
-fn xmpp_probe_and_garbage_call_nothing() {
+fn xmpp_subscribed_and_garbage_call_nothing() {
     let m = ready_module();
     for stanza in [
-        "<presence from='bob@xmpp.example/x' to='alice*sip.example@sipgw.xmpp.example' type='probe'/>",
         "<presence from='bob@xmpp.example/x' to='alice*sip.example@sipgw.xmpp.example' type='subscribed'/>",
         "<presence from='bob@xmpp.example",
         "<message from='a@b' to='c@d'><body>x</body></message>",
@@ -542,4 +543,139 @@ fn c_api_binds_and_translates() {
     assert_eq!(unsafe { bind(&mut api) }, 0);
     assert_eq!(unsafe { bind(std::ptr::null_mut()) }, -1);
     assert!(api.pidf_to_xmpp != 0 && api.free_string != 0);
+}
+
+const PROBE: &str =
+    "<presence from='bob@xmpp.example/x' to='alice*sip.example@sipgw.xmpp.example' type='probe'/>";
+
+fn link_report(kind: c_int, text: &str) {
+    let c = std::ffi::CString::new(text).unwrap();
+    let f = with_host(|h| h.xmpp_callbacks[1].1);
+    unsafe { f(c.as_ptr().cast_mut(), kind, std::ptr::null_mut()) };
+}
+
+#[test]
+fn a_probe_opens_the_lost_subscription_once_and_its_reply_says_nothing() {
+    let m = ready_module();
+    for _ in 0..3 {
+        deliver_stanza(&m, PROBE);
+    }
+    with_host(|h| {
+        let got: Vec<_> = h
+            .subscribes
+            .iter()
+            .map(|s| {
+                (
+                    s.pres_uri.as_str(),
+                    s.expires,
+                    s.remote_target.as_deref(),
+                    s.source_flag,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("sip:alice@sip.example", -1, None, XMPP_INITIAL_SUBS)],
+            "{}",
+            log_text()
+        );
+    });
+    let (mut pres, mut watcher) = (
+        str_of("sip:alice@sip.example"),
+        str_of("sip:bob*xmpp.example@gw.sip.example"),
+    );
+    let mut sub = ua_pres(&mut pres, &mut watcher, XMPP_INITIAL_SUBS, PRESENCE_EVENT);
+    let mut ok = FakeMsg(b"SIP/2.0 200 OK\r\nContact: <sip:ps@10.0.0.1>\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n".to_vec());
+    unsafe { reply_callback()(&mut sub, ok.ptr()) };
+    deliver_stanza(&m, PROBE);
+    with_host(|h| {
+        assert!(
+            h.stanzas.is_empty(),
+            "no subscribed for a probe: {:?}",
+            h.stanzas
+        );
+        assert_eq!(h.subscribes.len(), 1, "still one dialog");
+    });
+}
+
+#[test]
+fn a_probe_is_answered_with_the_last_translated_presence() {
+    let m = ready_module();
+    let mut msg = notify("presence", "active;expires=3600", PIDF_OPEN);
+    assert_eq!(
+        m.call("pua_xmpp_notify", &mut msg, &[]),
+        1,
+        "{}",
+        log_text()
+    );
+    reset_records();
+    deliver_stanza(&m, PROBE);
+    with_host(|h| {
+        assert!(h.subscribes.is_empty(), "no SIP traffic");
+        assert_eq!(h.stanzas.len(), 1, "{}", log_text());
+        let (_, from, to, stanza) = &h.stanzas[0];
+        assert_eq!(
+            (from.as_str(), to.as_str()),
+            ("alice*sip.example@sipgw.xmpp.example", "bob@xmpp.example/x")
+        );
+        assert_eq!(
+            stanza,
+            "<presence from='alice*sip.example@sipgw.xmpp.example' to='bob@xmpp.example/x'><status>At lunch</status></presence>"
+        );
+    });
+}
+
+#[test]
+fn link_reports_hold_presence_withdraw_after_the_grace_and_restore() {
+    let m = load_with(&[c"tm", c"pua", c"xmpp", c"pua_xmpp"]);
+    assert_eq!(m.set_string_param("server_address", SERVER), 0);
+    assert_eq!(m.set_param("link_loss_grace", PARAM_INT, 2 as *mut _), 0);
+    assert_eq!(m.mod_init(), 0, "{}", log_text());
+    deliver_stanza(
+        &m,
+        "<presence from='bob@xmpp.example/phone' to='alice*sip.example@sipgw.xmpp.example'/>",
+    );
+    reset_records();
+    link_report(XMPP_LINK_DOWN, "0");
+    let mut msg = notify("presence", "active;expires=3600", PIDF_OPEN);
+    assert_eq!(
+        m.call("pua_xmpp_notify", &mut msg, &[]),
+        1,
+        "{}",
+        log_text()
+    );
+    link_report(XMPP_LINK_DOWN, "1999");
+    with_host(|h| {
+        assert!(
+            h.stanzas.is_empty(),
+            "held while the link is down: {:?}",
+            h.stanzas
+        );
+        assert!(h.publishes.is_empty(), "within the grace period");
+    });
+    link_report(XMPP_LINK_DOWN, "2000");
+    link_report(XMPP_LINK_DOWN, "3000");
+    with_host(|h| {
+        let got: Vec<_> = h
+            .publishes
+            .iter()
+            .map(|p| (p.id.as_str(), p.expires))
+            .collect();
+        assert_eq!(got, [("xmpp-phone", 0)], "withdrawn once: {}", log_text());
+    });
+    link_report(XMPP_LINK_UP, "");
+    with_host(|h| {
+        let got: Vec<_> = h.stanzas.iter().map(|(_, _, _, s)| s.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "<presence from='alice*sip.example@sipgw.xmpp.example' to='bob@xmpp.example'><status>At lunch</status></presence>",
+                "<presence from='alice*sip.example@sipgw.xmpp.example' to='bob@xmpp.example' type='probe'/>",
+            ]
+        );
+    });
+    link_report(XMPP_LINK_UP, "");
+    assert_eq!(with_host(|h| h.stanzas.len()), 2, "restored once");
+    link_report(XMPP_LINK_DOWN, "not a number");
+    assert!(log_text().contains("carries no duration"), "{}", log_text());
 }

@@ -101,7 +101,7 @@ fn body_over_max_body_size_is_refused_and_one_under_it_passes() {
     assert_refused(&f, "2049 bytes", "application/pidf+xml", over.as_bytes());
     let exact = body(2048);
     f.notify_expect(ACTIVE, Some(&exact), 200);
-    let got = next_presence(&f.bob, &f.alice_jid);
+    let got = next_presence(f.bob(), &f.alice_jid);
     // The note is cut to 1024 characters on the way.
     assert_eq!(
         got.child_text("status").map(|s| s.len()),
@@ -277,12 +277,12 @@ fn notify_with_the_wrong_event_or_extended_ids_in_a_known_dialog_is_refused() {
     }
     f.assert_nothing_sent();
     assert!(
-        f.bob
+        f.bob()
             .pending_stanzas()
             .iter()
             .all(|s| s.type_() != Some("subscribe")),
         "{:?}",
-        f.bob.pending_stanzas()
+        f.bob().pending_stanzas()
     );
     f.stack.assert_no_crash();
 }
@@ -301,16 +301,19 @@ fn markup_in_a_note_arrives_as_status_text_not_as_a_stanza() {
         &format!("<note xml:lang=\"en' evil='1\">{escaped}</note>"),
     );
     f.notify_expect(ACTIVE, Some(&pidf(&inner)), 200);
-    let got = next_presence(&f.bob, &f.alice_jid);
+    let got = next_presence(f.bob(), &f.alice_jid);
     let status = got.child("status").expect("a status");
     assert_eq!(status.text(), evil, "{got:?}");
     assert_eq!(status.attr("xml:lang"), Some("en' evil='1"), "{got:?}");
     assert_eq!(got.elements().count(), 1, "{got:?}");
     f.assert_nothing_sent();
     assert!(
-        f.bob.pending_stanzas().iter().all(|s| s.name != "message"),
+        f.bob()
+            .pending_stanzas()
+            .iter()
+            .all(|s| s.name != "message"),
         "{:?}",
-        f.bob.pending_stanzas()
+        f.bob().pending_stanzas()
     );
     f.stack.assert_no_crash();
 }

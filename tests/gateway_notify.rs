@@ -59,7 +59,7 @@ fn terminated_timeout_deactivated_probation_giveup_without_body_become_unavailab
         f.expect_presence("<presence from='{A}' to='{B}' type='unavailable'/>");
     }
     // Presence is unknown, the roster subscription stays.
-    f.bob
+    f.bob()
         .wait_roster_subscription(T, &f.alice_jid, "to")
         .unwrap();
     f.stack.assert_no_crash();
@@ -77,7 +77,7 @@ fn terminated_rejected_noresource_or_no_reason_become_unsubscribed() {
     ];
     for (i, state) in rows.into_iter().enumerate() {
         if i > 0 {
-            f.bob.subscribe(&f.alice_jid).unwrap();
+            f.bob().subscribe(&f.alice_jid).unwrap();
             let req = f.notifier.expect("SUBSCRIBE");
             assert!(
                 req.header("To").is_some_and(|t| !t.contains("tag=")),
@@ -85,13 +85,13 @@ fn terminated_rejected_noresource_or_no_reason_become_unsubscribed() {
             );
             f.sub = f.notifier.accept(&req, 3600);
             f.expect_presence("<presence from='{A}' to='{B}' type='subscribed'/>");
-            f.bob
+            f.bob()
                 .wait_roster_subscription(T, &f.alice_jid, "to")
                 .unwrap();
         }
         f.notify_expect(state, None, 200);
         f.expect_presence("<presence from='{A}' to='{B}' type='unsubscribed'/>");
-        f.bob
+        f.bob()
             .wait_roster_subscription(T, &f.alice_jid, "none")
             .unwrap();
     }
@@ -275,7 +275,7 @@ fn show_status_and_priority_together_in_one_compact_stanza() {
         "<contact priority='0.25'>sip:alice@127.0.0.1</contact><note>Lunch &amp; more</note>",
     ) + &person_activities(&["away"]);
     f.notify_expect(ACTIVE, Some(&pidf(&inner)), 200);
-    let got = next_presence(&f.bob, &f.alice_jid);
+    let got = next_presence(f.bob(), &f.alice_jid);
     assert_stanza(
         &got,
         &f.fill(
@@ -292,7 +292,7 @@ fn status_longer_than_1024_characters_is_cut_at_a_character_boundary() {
     let long = "é".repeat(1500);
     let inner = tuple("t1", "open", &format!("<note>{long}</note>"));
     f.notify_expect(ACTIVE, Some(&pidf(&inner)), 200);
-    let got = next_presence(&f.bob, &f.alice_jid);
+    let got = next_presence(f.bob(), &f.alice_jid);
     let status = got.child_text("status").expect("a status");
     assert_eq!(status, "é".repeat(1024));
     f.stack.assert_no_crash();
@@ -416,7 +416,7 @@ fn a_burst_of_notifies_is_answered_and_translated_in_full() {
     }
     let mut notes: Vec<String> = (0..N)
         .map(|_| {
-            next_presence(&f.bob, &f.alice_jid)
+            next_presence(f.bob(), &f.alice_jid)
                 .child_text("status")
                 .unwrap_or_default()
         })

@@ -42,7 +42,7 @@ fn next_in_dialog(
     expires: &str,
 ) -> SipMessage {
     settle_pua();
-    action(&f.bob, &f.alice_jid).unwrap();
+    action(f.bob(), &f.alice_jid).unwrap();
     let req = f.notifier.expect("SUBSCRIBE");
     assert_in_dialog(&req, &f.sub, expires);
     req
@@ -213,7 +213,7 @@ fn xmpp_unsubscribe_reaches_the_notifier_in_its_dialog_with_stock_pua_settings()
     accept_in_dialog(&f.notifier, &req);
     settle_pua();
     // The subscription is gone: subscribing again opens a new dialog.
-    f.bob.subscribe(&f.alice_jid).unwrap();
+    f.bob().subscribe(&f.alice_jid).unwrap();
     let req = f.notifier.expect("SUBSCRIBE");
     assert_initial(&req);
     f.notifier.accept(&req, 3600);
@@ -477,7 +477,7 @@ fn a_notify_contact_is_not_followed_by_default() {
         body.as_bytes(),
     );
     assert_eq!(r.status(), Some(200), "{r:?}");
-    next_presence(&f.bob, &f.alice_jid);
+    next_presence(f.bob(), &f.alice_jid);
     let req = next_in_dialog(&f, XmppClient::unsubscribe, "0");
     assert_eq!(
         req.request_uri(),

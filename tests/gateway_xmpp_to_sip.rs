@@ -1,4 +1,4 @@
-//! XMPP presence/subscribe/unsubscribe/probe -> SIP PUBLISH/SUBSCRIBE through our module on the
+//! XMPP presence/subscribe/unsubscribe -> SIP PUBLISH/SUBSCRIBE (probes: gateway_lifecycle.rs) through our module on the
 //! REAL stack (Kamailio + Prosody), seen by a scripted notifier or a SIP watcher (GATEWAY.md 3).
 
 mod e2e;
@@ -249,33 +249,6 @@ fn subscribe_becomes_a_presence_subscribe_from_the_alias_to_the_sip_contact() {
 /// The debug line our module logs for a presence it deliberately does not pass to pua.
 fn logged_ignored(stack: &Stack, kind: &str) -> bool {
     wait_log(stack, &format!("XMPP presence of type {kind} from"))
-}
-
-#[test]
-fn probe_on_login_and_explicit_probe_call_pua_not_at_all() {
-    let mut cfg = via_notifier();
-    cfg.debug = 3;
-    let f = bob_watches_alice(cfg);
-    // A second device logs in: Prosody probes every contact bob is subscribed to.
-    let laptop = f.stack.xmpp_client("bob@xmpp.example/laptop");
-    online(&laptop, None, None);
-    f.bob
-        .send_presence(Some(&f.alice_jid), Some("probe"), "")
-        .unwrap();
-    // Marker: a directed presence, which does reach pua.
-    f.bob.send_presence(Some(&f.alice_jid), None, "").unwrap();
-    let next = f.notifier.next_request(T).unwrap();
-    assert_eq!(next.method(), Some("PUBLISH"), "{next:?}");
-    assert!(
-        logged_ignored(&f.stack, "Probe"),
-        "the probe never reached the module"
-    );
-    assert!(
-        f.notifier.pending().is_empty(),
-        "{:?}",
-        f.notifier.pending()
-    );
-    f.stack.assert_no_crash();
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! ([`xmpp_presence`]) and SIP replies -> XMPP ([`sip_reply`]).
 
 pub mod dialogs;
+pub mod lifecycle;
 pub mod notify;
 pub mod sip_reply;
 pub mod winfo_request;
@@ -18,6 +19,7 @@ use sip_xmpp_presence::Limits;
 
 use crate::params::Config;
 use dialogs::Dialogs;
+use lifecycle::LinkState;
 
 /// Everything the flows need, built once in `mod_init` (before fork) and inherited by every
 /// process.
@@ -29,6 +31,8 @@ pub struct Gateway {
     /// `$mb`: the raw message; the flows parse the few headers they need themselves.
     pub raw_message: Pv,
     pub dialogs: Dialogs,
+    /// Whether the component link is down (shared; presence is held while it is).
+    pub link: LinkState,
 }
 
 static GATEWAY: OnceLock<Gateway> = OnceLock::new();

@@ -1,5 +1,6 @@
 //! SIP NOTIFY -> XMPP (`pua_xmpp_notify()`): presence NOTIFYs become `<presence>` stanzas,
-//! watcherinfo NOTIFYs become subscription requests to the XMPP user (GATEWAY.md section 1).
+//! watcherinfo NOTIFYs become subscription requests to the XMPP user (docs/behaviour.md
+//! section 1).
 
 use kamailio_module::SipMsg;
 use kamailio_module::pua::{DialogKey, DialogState};
@@ -7,9 +8,9 @@ use kamailio_module::pv::PvRead;
 use kamailio_module::sys::{PRESENCE_EVENT, PWINFO_EVENT, XMPP_SUBSCRIBE};
 use kamailio_module::xmpp::{StanzaKind, Translate};
 use sip_xmpp_presence::{
-    EventPackage, NotifyAction, PresenceType, SipMessage, SubState, parse_event, parse_pidf,
-    parse_subscription_state, parse_watcherinfo, pidf_to_stanza, presence_notify_action,
-    presence_stanza, winfo_notify_action,
+    EventPackage, NotifyAction, PidfPresence, PresenceType, SipMessage, SubState, parse_event,
+    parse_pidf, parse_subscription_state, parse_watcherinfo, pidf_to_stanza,
+    presence_notify_action, presence_stanza, winfo_notify_action,
 };
 
 use super::dialogs::DialogId;
@@ -18,7 +19,12 @@ use super::{FlowError, Gateway};
 /// What the NOTIFY flow did, for the log and the return value.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// This many stanzas went to the transport.
     Sent(usize),
+    /// The presence was translated and held, not sent: the component link is down (it goes
+    /// out when the link is back, unless a later NOTIFY supersedes it).
+    Held,
+    /// Deliberately not translated.
     NotTranslated(&'static str),
 }
 
@@ -112,6 +118,8 @@ pub fn handle_raw(gw: &Gateway, raw: &[u8]) -> Result<Outcome, FlowError> {
             to.uri,
             presence_notify_action(&state, has_body),
             sip.body,
+            // A terminated subscription is forgotten above: nothing is held for it.
+            state.state != SubState::Terminated,
         ),
         _ => winfo(
             gw,
@@ -149,12 +157,15 @@ fn known_to_the_gateway(gw: &Gateway, event: i32, key: &DialogKey<'_>, id: &Dial
     gw.pua.is_dialog(key) != DialogState::Unknown
 }
 
+/// Translates a presence NOTIFY; the availability it translates is held for the subscription
+/// (`hold`), to answer probes and to be sent when the link is back.
 fn presence(
     gw: &Gateway,
     pres_uri: &str,
     watcher_uri: &str,
     action: NotifyAction,
     body: &[u8],
+    hold: bool,
 ) -> Result<Outcome, FlowError> {
     let pidf = match action {
         NotifyAction::Ignore => {
@@ -164,16 +175,30 @@ fn presence(
             parse_pidf(body, &gw.limits)
                 .map_err(|e| FlowError::Input(format!("bad PIDF body: {e}")))?,
         ),
-        NotifyAction::SendUnavailable | NotifyAction::SendUnsubscribed => None,
+        NotifyAction::SendUnavailable => Some(PidfPresence {
+            available: false,
+            show: None,
+            notes: Vec::new(),
+            priority: None,
+        }),
+        NotifyAction::SendUnsubscribed => None,
     };
     let (from, to) = addresses(gw, pres_uri, watcher_uri)?;
-    let stanza = match (pidf, action) {
-        (Some(pidf), _) => pidf_to_stanza(&from, &to, &pidf),
-        (None, NotifyAction::SendUnsubscribed) => {
-            presence_stanza(&from, &to, PresenceType::Unsubscribed)
-        }
-        (None, _) => presence_stanza(&from, &to, PresenceType::Unavailable),
+    let stanza = match &pidf {
+        Some(pidf) => pidf_to_stanza(&from, &to, pidf),
+        None => presence_stanza(&from, &to, PresenceType::Unsubscribed),
     };
+    if let (true, Some(pidf)) = (hold, &pidf) {
+        gw.dialogs.hold(
+            PRESENCE_EVENT,
+            pres_uri.as_bytes(),
+            watcher_uri.as_bytes(),
+            pidf,
+        );
+        if gw.link.is_down() {
+            return Ok(Outcome::Held);
+        }
+    }
     gw.xmpp.send(StanzaKind::Notify, &from, &to, &stanza)?;
     Ok(Outcome::Sent(1))
 }

@@ -72,6 +72,11 @@ pub fn handle(
         subscription.watcher_uri(),
         subscription.event(),
     );
+    // Opened to answer a probe: the user asked nothing, so the reply tells nothing.
+    let quiet = gw
+        .dialogs
+        .get(event, pres_uri, watcher_uri)
+        .is_some_and(|k| k.quiet);
     match (info.code, &info.contact) {
         (200..=299, Some(contact)) if info.expires != Some(0) => {
             // A 2xx without them is no valid SIP; the contact alone is still worth keeping.
@@ -90,6 +95,14 @@ pub fn handle(
         _ => {}
     }
     if subscription.flag() & XMPP_INITIAL_SUBS == 0 || event != PRESENCE_EVENT || info.code < 200 {
+        return Ok(());
+    }
+    if quiet {
+        log::debug!(
+            "reply {} to the subscription opened for a probe of <{}>: no stanza",
+            info.code,
+            String::from_utf8_lossy(pres_uri)
+        );
         return Ok(());
     }
     let pres_uri = String::from_utf8_lossy(pres_uri);

@@ -596,7 +596,8 @@ fn latin1(data: &[u8]) -> Vec<u8> {
 /// XMPP bob (available) watches SIP alice; the gateway's SUBSCRIBE went to the notifier, which
 /// accepted it. `stack` is last so it is dropped last.
 pub struct BobWatchesAlice {
-    pub bob: XmppClient,
+    /// `None` only inside [`BobWatchesAlice::relogin`].
+    bob: Option<XmppClient>,
     pub notifier: Notifier,
     pub sub: Subscription,
     pub alice_jid: String,
@@ -626,7 +627,7 @@ pub fn bob_watches_alice(cfg: StackConfig) -> BobWatchesAlice {
     );
     bob.wait_roster_subscription(T, &alice_jid, "to").unwrap();
     BobWatchesAlice {
-        bob,
+        bob: Some(bob),
         notifier,
         sub,
         alice_jid,
@@ -635,7 +636,34 @@ pub fn bob_watches_alice(cfg: StackConfig) -> BobWatchesAlice {
     }
 }
 
+/// How an XMPP session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The client logs out (`</stream:stream>`).
+    Logout,
+    /// The client's connection dies (TCP reset, no stream close, no unavailable presence).
+    Dropped,
+}
+
 impl BobWatchesAlice {
+    /// Bob's current session.
+    pub fn bob(&self) -> &XmppClient {
+        self.bob.as_ref().expect("bob is logged in")
+    }
+
+    /// Bob's session ends as `end`, then he logs in again as `bob@xmpp.example/<resource>` and
+    /// sends available presence (his server then probes every contact he is subscribed to).
+    /// The new session is returned without waiting for any presence.
+    pub fn relogin(&mut self, end: SessionEnd, resource: &str) -> &XmppClient {
+        let old = self.bob.take().expect("bob is logged in");
+        match end {
+            SessionEnd::Logout => old.close(),
+            SessionEnd::Dropped => old.drop_connection(),
+        }
+        let bob = self.stack.xmpp_client(&format!("{BOB}/{resource}"));
+        bob.available(None, None).unwrap();
+        self.bob.insert(bob)
+    }
     /// A NOTIFY in the gateway's dialog; panics unless it is answered `code`.
     pub fn notify_expect(&self, state: &str, body: Option<&str>, code: u16) {
         let got = self.notifier.notify(&self.sub, state, body);
@@ -645,7 +673,7 @@ impl BobWatchesAlice {
     /// The next presence bob gets from alice equals `expected` (`{A}` = alice's JID, `{B}` =
     /// bob's bare JID).
     pub fn expect_presence(&self, expected: &str) {
-        let got = next_presence(&self.bob, &self.alice_jid);
+        let got = next_presence(self.bob(), &self.alice_jid);
         assert_stanza(&got, &self.fill(expected));
     }
 

@@ -20,7 +20,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-PKGS=(kamailio kamailio-presence-modules kamailio-xmpp-modules prosody
+PKGS=(kamailio kamailio-presence-modules kamailio-xmpp-modules prosody ejabberd
+      baresip python3-slixmpp
       dpkg-dev libexpat1-dev gcc make iproute2 util-linux)
 
 # 1. deb-src entry mirroring the bookworm deb entries (only when none exists).

@@ -3,12 +3,15 @@
 //! workers' stanzas to the link, drives it, and handles what the server sent.
 
 use std::cell::RefCell;
+use std::ffi::CString;
 use std::time::Duration;
 
 use libc::{c_uint, c_void};
 
+use kamailio_module::clock::monotonic_ms;
 use kamailio_module::guard::guard;
 use kamailio_module::kemi::UacRequest;
+use kamailio_module::xmpp::{XMPP_LINK_DOWN, XMPP_LINK_UP};
 use xmpp_component_link::close_reason::CloseReason;
 use xmpp_component_link::component::{ComponentConfig, Event};
 use xmpp_component_link::framer::Stanza;
@@ -19,9 +22,9 @@ use xmpp_component_link::stats::Stats;
 use crate::inbound::{self, Outcome};
 use crate::ipc::{MAX_DATAGRAM, Received};
 use crate::link_status::Refusal;
-use crate::outbound::monotonic_ms;
-use crate::sip_out;
+use crate::outbound;
 use crate::transport::{self, Transport};
+use crate::{callbacks, sip_out};
 
 /// Longest wait in one tick, so the core's loop runs `cfg_update()` often enough.
 const MAX_WAIT: Duration = Duration::from_millis(100);
@@ -31,6 +34,11 @@ const MAX_STANZAS_PER_TICK: usize = 512;
 const MAX_QUEUE_AGE_MS: u64 = 60_000;
 /// Least time between two "queue full" log lines.
 const LOG_EVERY_MS: u64 = 5_000;
+/// While the link is down, its users hear so this often (`XMPP_LINK_DOWN`).
+const DOWN_REPORT_EVERY_MS: u64 = 1_000;
+/// Stanzas from the manager's own callbacks move to the link while fewer than this wait there,
+/// so a burst never overflows the link's queue (1024 by default).
+const LOCAL_HIGH_WATER: usize = 768;
 
 /// The manager's state, created at its first tick.
 struct Manager {
@@ -45,6 +53,10 @@ struct Manager {
     refused_at_down: [u64; 3],
     stats_at_down: Stats,
     last_queue_full_log: u64,
+    /// Since when the link has not been up (monotonic ms): the manager's start, or the loss.
+    down_since: u64,
+    /// When the users last heard that the link is down (0: not since it went down).
+    last_down_report: u64,
 }
 
 thread_local! {
@@ -80,10 +92,10 @@ impl Manager {
     fn new(t: &'static Transport) -> Self {
         let c = &t.config;
         let mut component = ComponentConfig::new(c.domain.clone(), c.secret.clone());
-        // SAFETY: getpid has no preconditions.
-        component.jitter_seed = u64::from(unsafe { libc::getpid() }.unsigned_abs());
+        component.jitter_seed = u64::from(std::process::id());
         component.backoff.jitter_percent = 20;
         component.queue.max_age_ms = MAX_QUEUE_AGE_MS;
+        outbound::set_in_manager();
         log::info!(
             "XMPP Manager started: component '{}' of {}:{}",
             c.domain,
@@ -103,6 +115,8 @@ impl Manager {
             refused_at_down: t.status.refused(),
             stats_at_down: Stats::default(),
             last_queue_full_log: 0,
+            down_since: monotonic_ms(),
+            last_down_report: 0,
         }
     }
 
@@ -112,10 +126,47 @@ impl Manager {
         self.link.drive();
         // Replies to the server's stanzas go out in the same tick.
         for _ in 0..4 {
-            if !self.handle_events() {
+            let replied = self.handle_events();
+            let forwarded = self.forward_local();
+            if !replied && !forwarded {
                 break;
             }
             self.link.drive();
+        }
+        if !self.up {
+            self.report_down();
+        }
+    }
+
+    /// Moves what the manager's own callbacks queued to the link; true if anything moved.
+    fn forward_local(&mut self) -> bool {
+        let mut moved = false;
+        for _ in 0..MAX_STANZAS_PER_TICK {
+            if self.link.queued() >= LOCAL_HIGH_WATER {
+                break;
+            }
+            let Some(stanza) = outbound::take_local() else {
+                break;
+            };
+            self.forward(stanza);
+            moved = true;
+        }
+        moved
+    }
+
+    /// Tells the link's users (`XMPP_LINK_DOWN`) how long it has been down, about once a second.
+    fn report_down(&mut self) {
+        let now = monotonic_ms();
+        if self.last_down_report != 0
+            && now.saturating_sub(self.last_down_report) < DOWN_REPORT_EVERY_MS
+        {
+            return;
+        }
+        self.last_down_report = now;
+        if callbacks::wanted(XMPP_LINK_DOWN) {
+            let ms =
+                CString::new(now.saturating_sub(self.down_since).to_string()).unwrap_or_default();
+            callbacks::run(XMPP_LINK_DOWN, &ms);
         }
     }
 
@@ -137,6 +188,13 @@ impl Manager {
                 revents: 0,
             },
         ];
+        // What the manager's own callbacks queued goes on at once, while the link takes it.
+        let timeout =
+            if self.up && outbound::local_pending() && self.link.queued() < LOCAL_HIGH_WATER {
+                Duration::ZERO
+            } else {
+                timeout
+            };
         // Rounded up, so a timer due in less than 1 ms does not make a busy loop.
         let ms = timeout.as_micros().div_ceil(1000) as libc::c_int;
         // SAFETY: two live pollfd entries; EINTR and errors just end the wait.
@@ -197,6 +255,14 @@ impl Manager {
     fn on_up(&mut self, stream_id: &str) {
         self.up = true;
         self.t.status.set_up(true);
+        self.log_up(stream_id);
+        self.last_down_report = 0;
+        if callbacks::wanted(XMPP_LINK_UP) {
+            callbacks::run(XMPP_LINK_UP, c"");
+        }
+    }
+
+    fn log_up(&mut self, stream_id: &str) {
         let c = &self.t.config;
         let Some(down_at) = self.down_at.take() else {
             log::info!(
@@ -255,6 +321,8 @@ impl Manager {
             );
         }
         if was_up {
+            self.down_since = monotonic_ms();
+            self.last_down_report = 0;
             self.down_at = Some(monotonic_ms());
             self.refused_at_down = self.t.status.refused();
             self.stats_at_down = *self.link.stats();

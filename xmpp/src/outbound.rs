@@ -5,8 +5,11 @@
 //! dead link cannot flood the log.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use kamailio_module::clock::monotonic_ms;
 use xmpp_component_link::stanza::{chat_message, check_outbound};
 
 use crate::ipc::{MAX_DATAGRAM, SendError};
@@ -19,15 +22,32 @@ const LOG_EVERY_MS: u64 = 5_000;
 /// Per kind of refusal: when this process last logged one (monotonic ms, 0 = never).
 static LAST_LOG: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
 
-/// Milliseconds of the monotonic clock, never 0.
-pub fn monotonic_ms() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the live timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000).max(1)
+/// Stanzas that callbacks queued inside the manager process, for the manager to forward: it
+/// cannot read its own IPC socket while it runs a callback, and a burst (one stanza per gateway
+/// subscription when the link comes back) would not fit in the socket's buffer.
+static IN_MANAGER: AtomicBool = AtomicBool::new(false);
+static LOCAL: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
+/// Most stanzas the manager's own callbacks may have waiting (beyond it they are refused).
+const MAX_LOCAL: usize = 1 << 20;
+
+/// Called once by the manager process: from now on, stanzas queued in this process go to
+/// [`take_local`] instead of the IPC socket.
+pub fn set_in_manager() {
+    IN_MANAGER.store(true, Ordering::Relaxed);
+}
+
+fn local() -> std::sync::MutexGuard<'static, VecDeque<String>> {
+    LOCAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The next stanza the manager's callbacks queued.
+pub fn take_local() -> Option<String> {
+    local().pop_front()
+}
+
+/// Whether the manager's callbacks queued stanzas not yet forwarded.
+pub fn local_pending() -> bool {
+    !local().is_empty()
 }
 
 /// Counts and (rate-limited) logs a refusal; `detail` says what was refused.
@@ -103,6 +123,15 @@ pub fn queue(call: Call, from: &str, to: &str, id: &str, body: &str) -> Result<(
     } else {
         Cow::Borrowed(body)
     };
+    if IN_MANAGER.load(Ordering::Relaxed) {
+        let mut queue = local();
+        if queue.len() >= MAX_LOCAL {
+            drop(queue);
+            return Err(refuse(t, Refusal::Busy, what));
+        }
+        queue.push_back(stanza.into_owned());
+        return Ok(());
+    }
     if stanza.len() > MAX_DATAGRAM {
         let detail = format!("{what} ({} bytes, more than {MAX_DATAGRAM})", stanza.len());
         return Err(refuse(t, Refusal::Invalid, &detail));

@@ -328,10 +328,13 @@ fn wait_logged(stack: &Stack, needle: &str, nth: usize, limit: Duration) {
 }
 
 /// Prosody stopped while presence and chat flow, then started again: SIP is answered at once
-/// while the link is down, refusals are counted and logged, and the link comes back.
+/// while the link is down (pua_xmpp holds the NOTIFYs' presence, chat is refused), refusals
+/// are counted and logged, and the link comes back.
 #[test]
 fn prosody_restart_mid_traffic() {
-    let stack = Stack::start(StackConfig::rust());
+    let mut cfg = StackConfig::rust();
+    cfg.debug = 3;
+    let stack = Stack::start(cfg);
     let alice_jid = jid_for_sip(ALICE);
     let bob_sip = sip_for_jid(BOB);
     let bob = stack.xmpp_client_following("bob@xmpp.example/phone", &alice_jid, T);
@@ -355,9 +358,10 @@ fn prosody_restart_mid_traffic() {
         "{:?}",
         start.elapsed()
     );
-    // Each PUBLISH makes the presence server NOTIFY the gateway; pua_xmpp's xnotify is refused
-    // (link down) and the NOTIFY answered, well within a second, every time.
-    let failed = "pua_xmpp_notify: xmpp send failed";
+    // Each PUBLISH makes the presence server NOTIFY the gateway; pua_xmpp, told by the
+    // transport that the link is down, holds the presence instead of sending it, and the
+    // NOTIFY is answered well within a second, every time.
+    let failed = "pua_xmpp_notify: Held";
     for i in 1..=5 {
         let start = Instant::now();
         let doc = pidf::simple(ALICE, "open", Some(&format!("while down {i}")));
@@ -391,7 +395,7 @@ fn prosody_restart_mid_traffic() {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no refusal count in {line}"));
-    assert!(refused >= 6, "{line}");
+    assert!(refused >= 1, "{line}");
 
     // The link works again: a new login receives a chat message.
     let bob = stack.xmpp_client("bob@xmpp.example/phone");

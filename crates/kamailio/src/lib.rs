@@ -5,9 +5,10 @@
 //! thin safe wrapper over them: logging through the host's logger ([`log`]), panic containment
 //! for every `extern "C"` entry ([`guard`]), pseudo-variables ([`pv`]), string parameters
 //! ([`fixup`]), other modules ([`modules`], [`pua`], [`xmpp`], [`kemi`]), extra processes
-//! ([`process`]) and memory shared by all Kamailio processes ([`shared`]). All of this crate's
+//! ([`process`]) and memory shared by all Kamailio processes ([`shared`], [`shared_atomics`]). All of this crate's
 //! `unsafe` sits in these modules.
 
+pub mod clock;
 pub mod exports;
 pub mod fixup;
 pub mod guard;
@@ -19,6 +20,7 @@ pub mod process;
 pub mod pua;
 pub mod pv;
 pub mod shared;
+pub mod shared_atomics;
 pub mod symbols;
 pub mod sys;
 pub mod xmpp;

@@ -4,7 +4,8 @@
 //!
 //! Keys and values are byte strings with fixed maximum sizes; the table never grows, so its
 //! memory is bounded and known at start-up: `capacity * (5 + key_max + value_max)` bytes plus a
-//! header, of which only touched pages become resident.
+//! header and one bit per slot (which slots are in use, so [`SharedMap::entries`] reads only
+//! those), of which only touched pages become resident.
 
 use std::ptr::NonNull;
 
@@ -40,9 +41,22 @@ const REMOVED: u8 = 2;
 /// state (1) + key length (2) + value length (2)
 const SLOT_HEAD: usize = 5;
 
+/// What [`SharedMap::update`] does with the entry it was shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// Leave it as it is (or absent).
+    Keep,
+    /// Insert or replace it with this value.
+    Set(Vec<u8>),
+    /// Remove it.
+    Remove,
+}
+
 /// The map. Copies of the handle made by fork all refer to the same memory.
 pub struct SharedMap {
     header: NonNull<Header>,
+    /// One bit per slot, set while the slot is in use.
+    in_use: NonNull<u64>,
     slots: NonNull<u8>,
     capacity: usize,
     key_max: usize,
@@ -70,6 +84,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 impl SharedMap {
+    /// Bytes each slot takes beside its key and value (state and the two lengths).
+    pub const SLOT_HEAD: usize = SLOT_HEAD;
+
     /// Maps a new table. Call before the host forks its workers.
     pub fn create(capacity: usize, key_max: usize, value_max: usize) -> std::io::Result<Self> {
         let capacity = capacity.max(1);
@@ -79,7 +96,10 @@ impl SharedMap {
             ));
         }
         let slot = SLOT_HEAD + key_max + value_max;
-        let size = std::mem::size_of::<Header>() + capacity * slot;
+        let words = capacity.div_ceil(64);
+        let bitmap_at = std::mem::size_of::<Header>().next_multiple_of(8);
+        let slots_at = bitmap_at + words * 8;
+        let size = slots_at + capacity * slot;
         // SAFETY: a fresh anonymous shared mapping; checked for failure.
         let base = unsafe {
             libc::mmap(
@@ -110,7 +130,8 @@ impl SharedMap {
             }
             Ok(Self {
                 header: NonNull::new_unchecked(header),
-                slots: NonNull::new_unchecked(base.cast::<u8>().add(std::mem::size_of::<Header>())),
+                in_use: NonNull::new_unchecked(base.cast::<u8>().add(bitmap_at).cast::<u64>()),
+                slots: NonNull::new_unchecked(base.cast::<u8>().add(slots_at)),
                 capacity,
                 key_max,
                 value_max,
@@ -133,6 +154,7 @@ impl SharedMap {
                 libc::pthread_mutex_consistent(mutex);
                 let used = (0..self.capacity)
                     .filter(|&i| *self.slot(i) == USED)
+                    .inspect(|&i| self.mark(i, true))
                     .count();
                 (*self.header.as_ptr()).used = used;
                 ::log::warn!("a process died holding the shared table lock; recovered");
@@ -147,6 +169,16 @@ impl SharedMap {
             self.slots
                 .as_ptr()
                 .add(i * (SLOT_HEAD + self.key_max + self.value_max))
+        }
+    }
+
+    /// Records whether slot `i` is in use (caller holds the lock).
+    fn mark(&self, i: usize, used: bool) {
+        // SAFETY: i < capacity, so word i / 64 is inside the bitmap.
+        unsafe {
+            let word = self.in_use.as_ptr().add(i / 64);
+            let bit = 1u64 << (i % 64);
+            *word = if used { *word | bit } else { *word & !bit };
         }
     }
 
@@ -206,23 +238,89 @@ impl SharedMap {
 
     /// Inserts or replaces `key`'s value.
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<(), SharedMapError> {
+        self.check(key, value)?;
+        let _lock = self.lock();
+        self.set_locked(key, value)
+    }
+
+    fn check(&self, key: &[u8], value: &[u8]) -> Result<(), SharedMapError> {
         if key.len() > self.key_max {
             return Err(SharedMapError::KeyTooLong);
         }
         if value.len() > self.value_max {
             return Err(SharedMapError::ValueTooLong);
         }
-        let _lock = self.lock();
+        Ok(())
+    }
+
+    /// Inserts or replaces (caller holds the lock; sizes checked).
+    fn set_locked(&self, key: &[u8], value: &[u8]) -> Result<(), SharedMapError> {
         match self.probe(key) {
             (Some(i), _) => self.write_slot(i, key, value),
             (None, Some(i)) => {
                 self.write_slot(i, key, value);
+                self.mark(i, true);
                 // SAFETY: under the lock.
                 unsafe { (*self.header.as_ptr()).used += 1 };
             }
             (None, None) => return Err(SharedMapError::Full),
         }
         Ok(())
+    }
+
+    /// Removes slot `i` (caller holds the lock; the slot is in use).
+    fn remove_locked(&self, i: usize) {
+        // SAFETY: under the lock; slot i is inside the mapping.
+        unsafe {
+            std::ptr::write_volatile(self.slot(i), REMOVED);
+            (*self.header.as_ptr()).used -= 1;
+        }
+        self.mark(i, false);
+    }
+
+    /// Reads and changes `key`'s entry in one step, under the lock, so that no other process
+    /// changes it in between: `f` sees the current value (or `None`) and says what to do.
+    /// Keep `f` short: every process waits for it.
+    pub fn update(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(Option<&[u8]>) -> Update,
+    ) -> Result<(), SharedMapError> {
+        if key.len() > self.key_max {
+            return Err(SharedMapError::KeyTooLong);
+        }
+        let _lock = self.lock();
+        let found = self.probe(key).0;
+        match (f(found.map(|i| self.read(i).2)), found) {
+            (Update::Keep, _) | (Update::Remove, None) => Ok(()),
+            (Update::Remove, Some(i)) => {
+                self.remove_locked(i);
+                Ok(())
+            }
+            (Update::Set(value), _) => {
+                self.check(key, &value)?;
+                self.set_locked(key, &value)
+            }
+        }
+    }
+
+    /// A copy of every entry (key, value), read slot by slot through the in-use bitmap, so
+    /// that unused slots are never touched.
+    pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let _lock = self.lock();
+        let mut out = Vec::new();
+        for w in 0..self.capacity.div_ceil(64) {
+            // SAFETY: w < words, inside the bitmap; under the lock.
+            let mut word = unsafe { *self.in_use.as_ptr().add(w) };
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if let (USED, k, v) = self.read(i) {
+                    out.push((k.to_vec(), v.to_vec()));
+                }
+            }
+        }
+        out
     }
 
     /// A copy of `key`'s value.
@@ -236,11 +334,7 @@ impl SharedMap {
         let _lock = self.lock();
         match self.probe(key).0 {
             Some(i) => {
-                // SAFETY: under the lock; slot i is inside the mapping.
-                unsafe {
-                    std::ptr::write_volatile(self.slot(i), REMOVED);
-                    (*self.header.as_ptr()).used -= 1;
-                }
+                self.remove_locked(i);
                 true
             }
             None => false,
@@ -295,6 +389,51 @@ mod tests {
         m.insert(b"k3", b"w").unwrap();
         assert_eq!(m.get(b"k3").as_deref(), Some(&b"w"[..]));
         assert_eq!(m.get(b"k2").as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn update_reads_and_changes_in_one_step() {
+        let m = SharedMap::create(4, 8, 8).unwrap();
+        m.update(b"k", |v| {
+            assert_eq!(v, None);
+            Update::Set(b"1".to_vec())
+        })
+        .unwrap();
+        m.update(b"k", |v| {
+            let mut next = v.unwrap().to_vec();
+            next.push(b'2');
+            Update::Set(next)
+        })
+        .unwrap();
+        assert_eq!(m.get(b"k").as_deref(), Some(&b"12"[..]));
+        m.update(b"k", |_| Update::Keep).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            m.update(b"k", |_| Update::Set(vec![0; 9])),
+            Err(SharedMapError::ValueTooLong)
+        );
+        m.update(b"k", |_| Update::Remove).unwrap();
+        m.update(b"absent", |_| Update::Remove).unwrap();
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn entries_lists_exactly_what_is_in_use() {
+        let m = SharedMap::create(130, 8, 8).unwrap();
+        for i in 0..100u8 {
+            m.insert(&[b'k', i], &[i]).unwrap();
+        }
+        for i in (0..100u8).step_by(3) {
+            assert!(m.remove(&[b'k', i]));
+        }
+        let mut entries = m.entries();
+        entries.sort();
+        let expected: Vec<_> = (0..100u8)
+            .filter(|i| i % 3 != 0)
+            .map(|i| (vec![b'k', i], vec![i]))
+            .collect();
+        assert_eq!(entries, expected);
+        assert_eq!(entries.len(), m.len());
     }
 
     #[test]

@@ -8,6 +8,15 @@ use libc::c_int;
 use crate::sys::*;
 use crate::{HostError, modules};
 
+/// Callback type of this project's xmpp module (an extension: Kamailio's C module never runs
+/// it): the component link is up (again). The callback's text is empty. Runs in the XMPP
+/// Manager process, like the presence callbacks, before any stanza of the new link is handled.
+pub const XMPP_LINK_UP: c_int = 1 << 4;
+/// Callback type (extension, as [`XMPP_LINK_UP`]): the component link is down. The callback's
+/// text is how long it has been down, in milliseconds (decimal); it runs when the link is lost
+/// (or at start, before the first connection) and then about once a second until it is up.
+pub const XMPP_LINK_DOWN: c_int = 1 << 5;
+
 /// The bound xmpp API.
 pub struct Xmpp {
     api: XmppApi,
@@ -64,7 +73,9 @@ impl Xmpp {
         Ok(Self { api })
     }
 
-    /// Registers `callback` for received stanzas of `types` (`XMPP_RCV_*`). Must happen in
+    /// Registers `callback` for received stanzas of `types` (`XMPP_RCV_*`, and this project's
+    /// [`XMPP_LINK_UP`] / [`XMPP_LINK_DOWN`], which a C xmpp module accepts and never runs).
+    /// Must happen in
     /// mod_init: the list is inherited by the XMPP process through fork.
     pub fn register_callback(&self, types: c_int, callback: XmppCallback) -> Result<(), HostError> {
         let register = self.api.register_callback.expect("checked in bind");

@@ -6,10 +6,13 @@
 
 mod doc;
 pub mod error;
+pub mod held;
 pub mod jid;
+pub mod lifecycle;
 pub mod limits;
 pub mod pidf;
 mod pidf_tree;
+pub mod publications;
 pub mod publish;
 pub mod show;
 pub mod sip;
@@ -22,9 +25,12 @@ pub mod xml;
 pub mod xmpp_action;
 
 pub use error::TranslateError;
+pub use held::{decode_held, encode_held};
 pub use jid::split_jid;
-pub use limits::{Limits, MAX_STATUS_CHARS, cut_status};
+pub use lifecycle::{KnownSubscription, LinkAction, LinkWatch, ProbeAnswer, probe_answer};
+pub use limits::{Limits, MAX_STATUS_CHARS, cut_at_char_boundary, cut_status};
 pub use pidf::{LangText, PidfPresence, parse_pidf};
+pub use publications::{Publication, Publications};
 pub use publish::{render_pidf, resource_id};
 pub use show::{
     ACTIVITY_TO_SHOW, NOTE_TO_SHOW, Show, show_from_activity, show_from_note, show_to_activity,

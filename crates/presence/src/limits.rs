@@ -27,6 +27,18 @@ pub fn cut_status(s: &str) -> &str {
     }
 }
 
+/// `s` cut to at most `max_bytes` bytes, at a character boundary.
+pub fn cut_at_char_boundary(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// A status or note text as carried: trimmed, then cut (and trimmed again, so reading it back
 /// gives the same text).
 pub(crate) fn clean_status(s: &str) -> &str {
@@ -55,6 +67,14 @@ mod tests {
         let cut = cut_status(&long);
         assert_eq!(cut.chars().count(), MAX_STATUS_CHARS);
         assert_eq!(cut.len(), 2 * MAX_STATUS_CHARS);
+    }
+
+    #[test]
+    fn byte_cut_never_splits_a_character() {
+        assert_eq!(cut_at_char_boundary("héllo", 2), "h");
+        assert_eq!(cut_at_char_boundary("héllo", 3), "hé");
+        assert_eq!(cut_at_char_boundary("héllo", 99), "héllo");
+        assert_eq!(cut_at_char_boundary("é", 0), "");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! GATEWAY.md section 3 table: what a presence stanza from an XMPP user makes the gateway do
+//! docs/behaviour.md section 3 table: what a presence stanza from an XMPP user makes the gateway do
 //! on the SIP side.
 
 use crate::PresenceType;
@@ -14,8 +14,11 @@ pub enum XmppAction {
     Subscribe,
     /// SUBSCRIBE expires 0 inside the existing gateway dialog.
     Unsubscribe,
-    /// Nothing on the SIP side (logged at debug). A probe must never touch pua: any
-    /// SUBSCRIBE would create or end a subscription on every XMPP login.
+    /// Answer the probe from what the gateway holds ([`crate::probe_answer`]): the last
+    /// presence translated for the pair, or, when the gateway holds no subscription for it,
+    /// exactly one new one.
+    AnswerProbe,
+    /// Nothing on the SIP side (logged at debug).
     Ignore,
 }
 
@@ -27,10 +30,10 @@ pub fn xmpp_presence_action(kind: PresenceType) -> XmppAction {
         PresenceType::Unavailable => XmppAction::Unpublish,
         PresenceType::Subscribe => XmppAction::Subscribe,
         PresenceType::Unsubscribe => XmppAction::Unsubscribe,
-        PresenceType::Probe
-        | PresenceType::Subscribed
-        | PresenceType::Unsubscribed
-        | PresenceType::Error => XmppAction::Ignore,
+        PresenceType::Probe => XmppAction::AnswerProbe,
+        PresenceType::Subscribed | PresenceType::Unsubscribed | PresenceType::Error => {
+            XmppAction::Ignore
+        }
     }
 }
 
@@ -45,7 +48,7 @@ mod tests {
             (PresenceType::Unavailable, XmppAction::Unpublish),
             (PresenceType::Subscribe, XmppAction::Subscribe),
             (PresenceType::Unsubscribe, XmppAction::Unsubscribe),
-            (PresenceType::Probe, XmppAction::Ignore),
+            (PresenceType::Probe, XmppAction::AnswerProbe),
             (PresenceType::Subscribed, XmppAction::Ignore),
             (PresenceType::Unsubscribed, XmppAction::Ignore),
             (PresenceType::Error, XmppAction::Ignore),

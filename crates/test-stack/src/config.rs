@@ -16,8 +16,33 @@ pub const GATEWAY_URI: &str = "sip:gateway@xmpp-gw.sip.example";
 pub const SIP_PORT: u16 = 5060;
 pub const C2S_PORT: u16 = 5222;
 pub const COMPONENT_PORT: u16 = 5347;
-/// XEP-0114 shared secret between Prosody and the xmpp module.
+/// XEP-0114 shared secret between the XMPP server and the xmpp module.
 pub const COMPONENT_SECRET: &str = "gw-test-secret";
+
+/// The XMPP server a stack runs (see [`StackConfig::with_xmpp_server`]). Both serve the same
+/// contract: c2s on 127.0.0.1:[`C2S_PORT`] (no TLS, SASL PLAIN, any user name with the
+/// password `password`), the gateway's XEP-0114 component [`XMPP_GW_DOMAIN`] on
+/// 127.0.0.1:[`COMPONENT_PORT`], virtual host [`XMPP_DOMAIN`], no s2s, rosters kept on disk
+/// under the stack's dir (they survive [`crate::Stack::stop_xmpp_server`] +
+/// [`crate::Stack::start_xmpp_server`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum XmppServer {
+    /// Debian's Prosody 0.12 (`crate::prosody`).
+    #[default]
+    Prosody,
+    /// Debian's ejabberd 23.01 (`crate::ejabberd`).
+    Ejabberd,
+}
+
+impl XmppServer {
+    /// `"prosody"` or `"ejabberd"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            XmppServer::Prosody => "prosody",
+            XmppServer::Ejabberd => "ejabberd",
+        }
+    }
+}
 
 /// `sip:alice@sip.example` -> `alice*sip.example@sip-gw.xmpp.example`.
 pub fn jid_for_sip(sip_uri: &str) -> String {
@@ -74,7 +99,11 @@ pub struct StackConfig {
     pub debug: i32,
     /// Where the db_text table templates are (copied per stack).
     pub dbtext_dir: PathBuf,
+    /// Which XMPP server the stack runs (default Prosody).
+    pub xmpp_server: XmppServer,
     pub prosody_bin: PathBuf,
+    /// Erlang's `erl`, which runs ejabberd (for [`XmppServer::Ejabberd`]).
+    pub erl_bin: PathBuf,
     /// Deadline for each readiness step.
     pub start_timeout: std::time::Duration,
 }
@@ -209,7 +238,9 @@ impl Default for StackConfig {
             mem_manager: None,
             debug: 2,
             dbtext_dir: host.dbtext_dir.clone(),
+            xmpp_server: XmppServer::default(),
             prosody_bin: PathBuf::from("/usr/bin/prosody"),
+            erl_bin: PathBuf::from("/usr/bin/erl"),
             start_timeout: std::time::Duration::from_secs(20),
         }
     }
@@ -237,6 +268,12 @@ impl StackConfig {
             pua_xmpp_module: rust_pua_xmpp_module(),
             ..Self::default()
         }
+    }
+
+    /// Runs `server` as the stack's XMPP server instead of the default Prosody.
+    pub fn with_xmpp_server(mut self, server: XmppServer) -> Self {
+        self.xmpp_server = server;
+        self
     }
 
     /// Adds a `modparam(module, name, value)` line (tm, pua, presence, ...).

@@ -68,19 +68,169 @@ impl Proc {
     }
 
     /// SIGTERM to the whole group; once the main process is gone (or after a
-    /// grace period) SIGKILL to whatever is left of the group; then reap.
+    /// grace period) SIGKILL to whatever is left of the group and of the main process's
+    /// descendants (some leave the group, see [`Proc::terminate`]); then reap.
     pub fn stop(&self) {
         let mut child = self.child.lock().unwrap();
+        let tree = self.tree();
         // SAFETY: signalling our own child's process group.
         unsafe { libc::kill(-self.pid, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        // SAFETY: as above; stragglers (or zombies) only.
-        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        self.kill_rest(&tree);
         let _ = child.wait();
+        wait_gone(&tree);
     }
+
+    /// Clean stop: `signal` (e.g. SIGTERM) to the main process only (it shuts its children
+    /// down itself); after `grace` without an exit, SIGKILL. Then SIGKILL to whatever is left
+    /// of the group and of the descendants the main process had when signalled (Erlang's
+    /// `erl_child_setup` starts a session of its own, and with it every port program:
+    /// killing the group alone would miss them); reap; returns (with how the main process
+    /// ended) once none of them runs any more.
+    pub fn terminate(&self, signal: i32, grace: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.lock().unwrap();
+        let tree = self.tree();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.pid, signal) };
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill_rest(&tree);
+        let st = child.wait().ok();
+        wait_gone(&tree);
+        st
+    }
+
+    /// SIGKILL to the whole group and every descendant at once, then reap the main process;
+    /// returns once none of them runs any more.
+    pub fn kill(&self) -> Option<ExitStatus> {
+        let mut child = self.child.lock().unwrap();
+        let tree = self.tree();
+        self.kill_rest(&tree);
+        let st = child.wait().ok();
+        wait_gone(&tree);
+        st
+    }
+
+    /// The group's processes and the main process's descendants, as (pid, start time).
+    fn tree(&self) -> Vec<(i32, u64)> {
+        let procs = proc_table();
+        let mut out: Vec<(i32, u64)> = vec![];
+        let mut frontier = vec![self.pid];
+        for p in &procs {
+            if p.pgrp == self.pid && p.pid != self.pid {
+                out.push((p.pid, p.start));
+            }
+        }
+        while let Some(parent) = frontier.pop() {
+            for p in procs.iter().filter(|p| p.ppid == parent) {
+                if !out.iter().any(|(pid, _)| *pid == p.pid) {
+                    out.push((p.pid, p.start));
+                }
+                frontier.push(p.pid);
+            }
+        }
+        out
+    }
+
+    /// SIGKILL to the group and to those of `tree` that still are the same processes.
+    fn kill_rest(&self, tree: &[(i32, u64)]) {
+        // SAFETY: our own child's process group; stragglers (or zombies) only.
+        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        for (pid, start) in tree {
+            if proc_info(*pid).is_some_and(|p| p.start == *start) {
+                // SAFETY: a descendant of our child, checked by its start time against pid
+                // reuse.
+                unsafe { libc::kill(*pid, libc::SIGKILL) };
+            }
+        }
+    }
+
+    /// Pids of the group's processes that are still running (zombies left out).
+    pub fn live_group_members(&self) -> Vec<i32> {
+        live_group_members(self.pid)
+    }
+}
+
+/// Waits (at most 2 s) until none of `tree` (pid, start time) runs any more.
+fn wait_gone(tree: &[(i32, u64)]) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let running = || {
+        tree.iter()
+            .any(|(pid, start)| proc_info(*pid).is_some_and(|p| p.start == *start && !p.dead()))
+    };
+    while Instant::now() < deadline && running() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What `/proc/<pid>/stat` says about a process.
+struct ProcInfo {
+    pid: i32,
+    state: char,
+    ppid: i32,
+    pgrp: i32,
+    /// Start time (clock ticks after boot): tells a reused pid apart.
+    start: u64,
+}
+
+impl ProcInfo {
+    fn dead(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+fn proc_info(pid: i32) -> Option<ProcInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+    // stime cutime cstime priority nice threads itrealvalue starttime ...": comm may contain
+    // anything, so split after the last ')'.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(ProcInfo {
+        pid,
+        state: rest.first()?.chars().next()?,
+        ppid: rest.get(1)?.parse().ok()?,
+        pgrp: rest.get(2)?.parse().ok()?,
+        start: rest.get(19)?.parse().ok()?,
+    })
+}
+
+fn proc_table() -> Vec<ProcInfo> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(proc_info)
+        .collect()
+}
+
+/// Pids of the processes of group `pgid` that are not zombies (from `/proc/<pid>/stat`).
+pub fn live_group_members(pgid: i32) -> Vec<i32> {
+    proc_table()
+        .into_iter()
+        .filter(|p| p.pgrp == pgid && !p.dead())
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Length of a file in bytes (0 when it does not exist): a log offset.
+pub fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The text of a file from byte `offset` on (all of it when the file is shorter, i.e. was
+/// truncated or recreated since the offset was taken).
+pub fn read_from(p: &Path, offset: u64) -> String {
+    let bytes = std::fs::read(p).unwrap_or_default();
+    let start = usize::try_from(offset)
+        .ok()
+        .filter(|o| *o <= bytes.len())
+        .unwrap_or(0);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 impl Drop for Proc {

@@ -135,6 +135,11 @@ impl Link {
         self.component.stats()
     }
 
+    /// Stanzas waiting for the link.
+    pub fn queued(&self) -> usize {
+        self.component.queued()
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
