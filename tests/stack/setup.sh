@@ -21,7 +21,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(kamailio kamailio-presence-modules kamailio-xmpp-modules prosody ejabberd
-      baresip python3-slixmpp
+      baresip python3-slixmpp nftables
       dpkg-dev libexpat1-dev gcc make iproute2 util-linux)
 
 # 1. deb-src entry mirroring the bookworm deb entries (only when none exists).
