@@ -218,7 +218,7 @@ fn notify_outside_any_gateway_dialog_is_answered_481() {
 }
 
 /// pua's own dialog lookup ignores the event and matches Call-ID and tags by prefix
-/// (GATEWAY.md section 1): the module must not let that through.
+/// (docs/behaviour.md section 1): the module must not let that through.
 #[test]
 fn notify_with_the_wrong_event_or_extended_ids_in_a_known_dialog_is_refused() {
     let f = bob_watches_alice(via_notifier());

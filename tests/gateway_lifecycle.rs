@@ -373,3 +373,48 @@ fn a_sip_watcher_sees_the_xmpp_user_offline_after_the_grace_period() {
     assert!(again.body_str().contains("here"), "{again:?}");
     stack.assert_no_crash();
 }
+
+// ---- restarts --------------------------------------------------------------------------------
+
+/// Without a database a Kamailio restart forgets every gateway subscription (and pua and the
+/// presence server forget theirs): the probe of bob's next login alone brings alice back, with
+/// one new dialog, and later logins are answered from it.
+fn after_a_restart_the_next_login_brings_the_view_back(server: XmppServer) {
+    let mut stack = kamailio_test_stack::Stack::start(rust().with_xmpp_server(server));
+    let alice = stack.sip_ua(ALICE);
+    let publish = |note: &str| {
+        let doc = kamailio_test_stack::pidf::simple(ALICE, "open", Some(note));
+        let r = alice.publish(3600, Some(&doc), None).unwrap();
+        assert_eq!(r.status(), Some(200), "{r:?}");
+    };
+    publish("before");
+    let bob = stack.xmpp_client_following("bob@xmpp.example/phone", &alice_jid(), T);
+    let seen = |c: &kamailio_test_stack::XmppClient, note: &str| {
+        let p = c.expect_presence(T, &alice_jid(), None).unwrap();
+        assert_eq!(p.child_text("status").as_deref(), Some(note), "{p:?}");
+    };
+    seen(&bob, "before");
+    bob.close();
+    stack.restart_kamailio();
+    publish("after the restart");
+    let opened = "no gateway subscription to";
+    for login in 0..2 {
+        let bob = stack.xmpp_client(&format!("bob@xmpp.example/login{login}"));
+        bob.available(None, None).unwrap();
+        seen(&bob, "after the restart");
+        bob.close();
+    }
+    let log = stack.kamailio_log();
+    assert_eq!(log.matches(opened).count(), 1, "one new dialog:\n{log}");
+    stack.assert_no_crash();
+}
+
+#[test]
+fn prosody_after_a_restart_the_next_login_brings_the_view_back() {
+    after_a_restart_the_next_login_brings_the_view_back(XmppServer::Prosody);
+}
+
+#[test]
+fn ejabberd_after_a_restart_the_next_login_brings_the_view_back() {
+    after_a_restart_the_next_login_brings_the_view_back(XmppServer::Ejabberd);
+}

@@ -1,5 +1,5 @@
 //! SIP NOTIFY -> XMPP through our module on the REAL stack (Kamailio + Prosody): the
-//! Subscription-State table, the PIDF -> presence rules and watcherinfo NOTIFYs (GATEWAY.md 1).
+//! Subscription-State table, the PIDF -> presence rules and watcherinfo NOTIFYs (docs/behaviour.md 1).
 
 mod e2e;
 

@@ -173,7 +173,7 @@ fn req_winfo_with_absent_or_non_numeric_expires_is_pua_managed() {
 }
 
 /// The winfo subscription is per XMPP user: a second SIP watcher refreshes it, one watcher's
-/// 0 ends it for all, and the next subscribe opens it again (GATEWAY.md section 2).
+/// 0 ends it for all, and the next subscribe opens it again (docs/behaviour.md section 2).
 #[test]
 fn winfo_subscription_is_shared_by_watchers_and_reopened_after_a_zero() {
     let stack = Stack::start(via_notifier());

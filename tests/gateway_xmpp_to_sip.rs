@@ -1,5 +1,5 @@
 //! XMPP presence/subscribe/unsubscribe -> SIP PUBLISH/SUBSCRIBE (probes: gateway_lifecycle.rs) through our module on the
-//! REAL stack (Kamailio + Prosody), seen by a scripted notifier or a SIP watcher (GATEWAY.md 3).
+//! REAL stack (Kamailio + Prosody), seen by a scripted notifier or a SIP watcher (docs/behaviour.md 3).
 
 mod e2e;
 

@@ -1,4 +1,4 @@
-//! The gateway flows of GATEWAY.md, in Rust types over the host wrapper: SIP NOTIFY -> XMPP
+//! The gateway flows of docs/behaviour.md, in Rust types over the host wrapper: SIP NOTIFY -> XMPP
 //! ([`notify`]), SIP SUBSCRIBE -> winfo subscription ([`winfo_request`]), XMPP presence -> SIP
 //! ([`xmpp_presence`]) and SIP replies -> XMPP ([`sip_reply`]).
 

@@ -1,4 +1,4 @@
-//! Replies to the gateway's SUBSCRIBEs (pua reply callback; GATEWAY.md section 4 and "Ending or
+//! Replies to the gateway's SUBSCRIBEs (pua reply callback; docs/behaviour.md section 4 and "Ending or
 //! refreshing a gateway subscription"): every reply updates the remembered remote contact; a
 //! reply to an XMPP-originated initial SUBSCRIBE also becomes `subscribed` or an error stanza.
 

@@ -1,5 +1,5 @@
 //! SIP SUBSCRIBE to an XMPP user -> a pua SUBSCRIBE for that user's watcherinfo
-//! (`pua_xmpp_req_winfo(uri, expires)`, GATEWAY.md section 2). The winfo NOTIFYs then become
+//! (`pua_xmpp_req_winfo(uri, expires)`, docs/behaviour.md section 2). The winfo NOTIFYs then become
 //! XMPP subscription requests (see [`super::notify`]).
 
 use kamailio_module::pua::Subscribe;

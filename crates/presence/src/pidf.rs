@@ -1,5 +1,5 @@
 //! SIP NOTIFY body (PIDF, RFC 3863/4479/4480) -> the values of an XMPP presence: availability,
-//! show, status notes and priority (GATEWAY.md section 1).
+//! show, status notes and priority (docs/behaviour.md section 1).
 
 use crate::doc::{check_input, with_root};
 use crate::pidf_tree::{Tree, scan};

@@ -1,5 +1,5 @@
 //! XMPP presence -> the PIDF document the gateway PUBLISHes for the user's SIP alias
-//! (GATEWAY.md section 3).
+//! (docs/behaviour.md section 3).
 
 use crate::show::show_to_activity;
 use crate::sip_uri::{parse_sip_uri, strip_angle_brackets};

@@ -1,4 +1,4 @@
-//! SIP final response code -> XMPP stanza error (GATEWAY.md section 4: RFC 7247 section 8
+//! SIP final response code -> XMPP stanza error (docs/behaviour.md section 4: RFC 7247 section 8
 //! conditions with RFC 6120 error types), and the error presence stanza.
 
 use std::fmt::Write;
@@ -126,7 +126,7 @@ mod tests {
     use super::*;
     use ErrorType::*;
 
-    /// GATEWAY.md section 4, row by row.
+    /// docs/behaviour.md section 4, row by row.
     const TABLE: &[(&[u16], &str, ErrorType)] = &[
         (&[300, 302, 305, 380], "redirect", Modify),
         (&[301, 410], "gone", Cancel),

@@ -1,4 +1,4 @@
-//! SIP events headers (RFC 6665): Subscription-State and Event, and the GATEWAY.md section 1
+//! SIP events headers (RFC 6665): Subscription-State and Event, and the docs/behaviour.md section 1
 //! decision what a NOTIFY turns into.
 
 use crate::TranslateError;
@@ -169,7 +169,7 @@ pub enum NotifyAction {
     Ignore,
 }
 
-/// GATEWAY.md section 1, Subscription-State table, for event `presence`.
+/// docs/behaviour.md section 1, Subscription-State table, for event `presence`.
 pub fn presence_notify_action(state: &SubscriptionState, has_body: bool) -> NotifyAction {
     use NotifyAction::*;
     match (&state.state, state.reason.as_deref(), has_body) {
@@ -188,7 +188,7 @@ pub fn presence_notify_action(state: &SubscriptionState, has_body: bool) -> Noti
     }
 }
 
-/// GATEWAY.md winfo paragraph, for event `presence.winfo`: only an active or pending
+/// docs/behaviour.md winfo paragraph, for event `presence.winfo`: only an active or pending
 /// subscription's body asks anything; a terminated winfo subscription causes nothing.
 pub fn winfo_notify_action(state: &SubscriptionState, has_body: bool) -> NotifyAction {
     match state.state {

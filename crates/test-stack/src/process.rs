@@ -81,7 +81,7 @@ impl Proc {
         }
         self.kill_rest(&tree);
         let _ = child.wait();
-        wait_gone(&tree);
+        self.wait_gone(&tree);
     }
 
     /// Clean stop: `signal` (e.g. SIGTERM) to the main process only (it shuts its children
@@ -101,7 +101,7 @@ impl Proc {
         }
         self.kill_rest(&tree);
         let st = child.wait().ok();
-        wait_gone(&tree);
+        self.wait_gone(&tree);
         st
     }
 
@@ -112,7 +112,7 @@ impl Proc {
         let tree = self.tree();
         self.kill_rest(&tree);
         let st = child.wait().ok();
-        wait_gone(&tree);
+        self.wait_gone(&tree);
         st
     }
 
@@ -137,7 +137,9 @@ impl Proc {
         out
     }
 
-    /// SIGKILL to the group and to those of `tree` that still are the same processes.
+    /// SIGKILL to the group, to those of `tree` that still are the same processes, and to
+    /// every process of the sessions some of them lead (a session a descendant started, like
+    /// `erl_child_setup`'s, gains processes after `tree` was taken).
     fn kill_rest(&self, tree: &[(i32, u64)]) {
         // SAFETY: our own child's process group; stragglers (or zombies) only.
         unsafe { libc::kill(-self.pid, libc::SIGKILL) };
@@ -148,23 +150,50 @@ impl Proc {
                 unsafe { libc::kill(*pid, libc::SIGKILL) };
             }
         }
+        for p in self.session_members(tree) {
+            // SAFETY: a process of a session started by a descendant of our child.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+    }
+
+    /// Live processes of the sessions led by members of `tree` (never this process's own
+    /// session, which the main process shares).
+    fn session_members(&self, tree: &[(i32, u64)]) -> Vec<i32> {
+        // SAFETY: plain syscall.
+        let own = unsafe { libc::getsid(0) };
+        let leaders: Vec<i32> = tree
+            .iter()
+            .map(|(pid, _)| *pid)
+            .filter(|pid| *pid != own)
+            .collect();
+        proc_table()
+            .into_iter()
+            .filter(|p| !p.dead() && p.session != own && leaders.contains(&p.session))
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// Waits (at most 2 s) until none of `tree` (pid, start time) and of the sessions its
+    /// members lead runs any more.
+    fn wait_gone(&self, tree: &[(i32, u64)]) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let running = || {
+            tree.iter()
+                .any(|(pid, start)| proc_info(*pid).is_some_and(|p| p.start == *start && !p.dead()))
+                || !self.session_members(tree).is_empty()
+        };
+        while Instant::now() < deadline && running() {
+            for p in self.session_members(tree) {
+                // SAFETY: as in kill_rest.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Pids of the group's processes that are still running (zombies left out).
     pub fn live_group_members(&self) -> Vec<i32> {
         live_group_members(self.pid)
-    }
-}
-
-/// Waits (at most 2 s) until none of `tree` (pid, start time) runs any more.
-fn wait_gone(tree: &[(i32, u64)]) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let running = || {
-        tree.iter()
-            .any(|(pid, start)| proc_info(*pid).is_some_and(|p| p.start == *start && !p.dead()))
-    };
-    while Instant::now() < deadline && running() {
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -174,6 +203,7 @@ struct ProcInfo {
     state: char,
     ppid: i32,
     pgrp: i32,
+    session: i32,
     /// Start time (clock ticks after boot): tells a reused pid apart.
     start: u64,
 }
@@ -195,6 +225,7 @@ fn proc_info(pid: i32) -> Option<ProcInfo> {
         state: rest.first()?.chars().next()?,
         ppid: rest.get(1)?.parse().ok()?,
         pgrp: rest.get(2)?.parse().ok()?,
+        session: rest.get(3)?.parse().ok()?,
         start: rest.get(19)?.parse().ok()?,
     })
 }

@@ -30,6 +30,8 @@ pub struct Stack {
     xmpp_starts: u32,
     /// Length of the XMPP server's log right before its latest start.
     xmpp_log_mark: u64,
+    /// How often [`Stack::restart_kamailio`] ran.
+    kamailio_restarts: u32,
 }
 
 impl Stack {
@@ -59,6 +61,7 @@ impl Stack {
             xmpp: None,
             xmpp_starts: 0,
             xmpp_log_mark: 0,
+            kamailio_restarts: 0,
         };
         let res = (|| -> io::Result<()> {
             match stack.cfg.xmpp_server {
@@ -114,7 +117,8 @@ impl Stack {
         read(&self.xmpp_server_log_path())
     }
 
-    /// What the XMPP server logged since its latest start.
+    /// What the XMPP server logged since its latest start (or since the latest
+    /// [`Stack::restart_kamailio`]).
     pub fn xmpp_server_log_since_start(&self) -> String {
         read_from(&self.xmpp_server_log_path(), self.xmpp_log_mark)
     }
@@ -180,7 +184,33 @@ impl Stack {
         Ok(())
     }
 
-    /// Waits until the XMPP server has logged the gateway's component as authenticated since
+    /// Restarts Kamailio with the same config: SIGTERM (every process gone), then a fresh
+    /// start with fresh db_text tables, so nothing of the gateway's, pua's or the presence
+    /// server's memory survives (no database). The log so far moves to
+    /// `kamailio-before-restart-<n>.log`. Returns once Kamailio answers OPTIONS and its
+    /// component link is authenticated again. Panics (with the log) when that fails.
+    pub fn restart_kamailio(&mut self) {
+        self.kamailio.take().expect("kamailio started").stop();
+        self.kamailio_restarts += 1;
+        let kept = self.dir.join(format!(
+            "kamailio-before-restart-{}.log",
+            self.kamailio_restarts
+        ));
+        std::fs::rename(self.dir.join("kamailio.log"), kept).expect("keeping kamailio.log");
+        // The XMPP server's log is read from here on for the new component link.
+        self.xmpp_log_mark = file_len(&self.xmpp_server_log_path());
+        let started = kamailio::start(&self.cfg, &self.dir).and_then(|k| {
+            self.kamailio = Some(k);
+            self.wait_component_link(self.cfg.start_timeout)
+        });
+        if let Err(e) = started {
+            panic!(
+                "restarting Kamailio failed: {e}\n--- kamailio.log (tail) ---\n{}",
+                tail(&self.kamailio_log(), 80)
+            );
+        }
+    }
+
     /// its latest start (the C xmpp module retries every 3 s while the server is down).
     pub fn wait_component_link(&self, timeout: Duration) -> io::Result<()> {
         let marker = match self.cfg.xmpp_server {

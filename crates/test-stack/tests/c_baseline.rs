@@ -1,7 +1,7 @@
 //! End-to-end scenarios against Debian's C pua_xmpp.so and the crash-fixed C xmpp.so: the baseline.
 //!
 //! These record what the C module really does (KAMAILIO.md item 7,
-//! GATEWAY.md's "C 5.6.3" columns); the same flows against our Rust module
+//! docs/behaviour.md's "C 5.6.3" columns); the same flows against our Rust module
 //! use `StackConfig::rust()` instead of `StackConfig::c_baseline()`.
 
 use kamailio_test_stack::{SipMessage, Stack, StackConfig, jid_for_sip, pidf, sip_for_jid};
