@@ -188,7 +188,8 @@ fn presence(
         Some(pidf) => pidf_to_stanza(&from, &to, pidf),
         None => presence_stanza(&from, &to, PresenceType::Unsubscribed),
     };
-    if let (true, Some(pidf)) = (hold, &pidf) {
+    let held = hold && pidf.is_some();
+    if let (true, Some(pidf)) = (held, &pidf) {
         gw.dialogs.hold(
             PRESENCE_EVENT,
             pres_uri.as_bytes(),
@@ -199,8 +200,16 @@ fn presence(
             return Ok(Outcome::Held);
         }
     }
-    gw.xmpp.send(StanzaKind::Notify, &from, &to, &stanza)?;
-    Ok(Outcome::Sent(1))
+    match gw.xmpp.send(StanzaKind::Notify, &from, &to, &stanza) {
+        Ok(()) => Ok(Outcome::Sent(1)),
+        // The link went down before the transport's report came: the presence is held and
+        // goes out when the link is back.
+        Err(e) if held => {
+            log::info!("presence of <{}> held: {e}", super::shorten(pres_uri));
+            Ok(Outcome::Held)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The presentity's XMPP alias (from) and the XMPP watcher (to).

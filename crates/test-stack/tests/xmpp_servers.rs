@@ -143,14 +143,16 @@ fn restart_keeps_rosters(server: XmppServer, kill: bool) {
         .collect();
     assert!(left.is_empty(), "left running: {left:?}");
     assert_stream_ends(&[&bob, &carol]);
-    // A clean stop closes the client streams with a stream error (both servers log it at
-    // debug level); a SIGKILL does not.
-    assert_eq!(
-        stack.xmpp_server_log().contains("system-shutdown"),
-        !kill,
-        "{}",
-        stack.xmpp_server_log_since_start()
-    );
+    // A SIGKILL cannot shut down politely. (A clean stop does, with a `system-shutdown`
+    // stream error, but ejabberd's VM may exit before its logger writes the line, so only the
+    // streams' end, above, is asserted for it.)
+    if kill {
+        assert!(
+            !stack.xmpp_server_log().contains("system-shutdown"),
+            "{}",
+            stack.xmpp_server_log_since_start()
+        );
+    }
     drop((bob, carol));
 
     let t = Instant::now();
