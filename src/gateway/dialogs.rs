@@ -92,23 +92,37 @@ impl Known {
         }
     }
 
-    fn encode(&self) -> Option<Vec<u8>> {
-        let parts = [
+    fn dialog_parts(&self) -> [&Vec<u8>; 4] {
+        [
             &self.contact,
             &self.call_id,
             &self.local_tag,
             &self.remote_tag,
-        ];
-        let mut v = Vec::with_capacity(64 + parts.iter().map(|p| p.len()).sum::<usize>());
-        for part in parts {
+        ]
+    }
+
+    /// Bytes the dialog part takes in [`Known::encode`]'s form: each part with its 2-byte
+    /// length, the opening time and the flags byte.
+    fn dialog_len(&self) -> usize {
+        self.dialog_parts()
+            .iter()
+            .map(|p| 2 + p.len())
+            .sum::<usize>()
+            + 8
+            + 1
+    }
+
+    fn encode(&self) -> Option<Vec<u8>> {
+        if self.dialog_len() > DIALOG_MAX {
+            return None;
+        }
+        let mut v = Vec::with_capacity(self.dialog_len() + self.held.len());
+        for part in self.dialog_parts() {
             v.extend_from_slice(&u16::try_from(part.len()).ok()?.to_le_bytes());
             v.extend_from_slice(part);
         }
         v.extend_from_slice(&self.opened_at.to_le_bytes());
         v.push(if self.quiet { QUIET } else { 0 });
-        if v.len() > DIALOG_MAX {
-            return None;
-        }
         // The held presence was bounded when it was made; one that no longer fits beside a
         // longer dialog part is dropped (the next NOTIFY holds one again).
         if v.len() + self.held.len() <= VALUE_MAX {
@@ -174,9 +188,6 @@ impl Dialogs {
             map: SharedMap::create(capacity, KEY_MAX, VALUE_MAX)?,
         })
     }
-
-    /// Bytes reserved per remembered subscription (one slot of the table).
-    pub const SLOT_BYTES: usize = SharedMap::SLOT_HEAD + KEY_MAX + VALUE_MAX;
 
     /// What is known of the subscription of `watcher_uri` to `pres_uri` for `event`.
     pub fn get(&self, event: c_int, pres_uri: &[u8], watcher_uri: &[u8]) -> Option<Known> {
@@ -302,14 +313,9 @@ impl Dialogs {
     pub fn hold(&self, event: c_int, pres_uri: &[u8], watcher_uri: &[u8], presence: &PidfPresence) {
         let result = self.change(event, pres_uri, watcher_uri, |old| {
             let old = old.unwrap_or_default();
-            let dialog_part = Known {
-                held: Vec::new(),
-                ..old.clone()
-            }
-            .encode()
-            .map_or(DIALOG_MAX, |v| v.len());
+            let room = VALUE_MAX - old.dialog_len().min(DIALOG_MAX);
             Some(Known {
-                held: encode_held(presence, VALUE_MAX - dialog_part),
+                held: encode_held(presence, room),
                 ..old
             })
         });

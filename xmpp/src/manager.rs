@@ -53,8 +53,8 @@ struct Manager {
     refused_at_down: [u64; 3],
     stats_at_down: Stats,
     last_queue_full_log: u64,
-    /// Since when the link has not been up (monotonic ms): the manager's start, or the loss.
-    down_since: u64,
+    /// When the manager started (monotonic ms): the link is down since then until its first up.
+    started_at: u64,
     /// When the users last heard that the link is down (0: not since it went down).
     last_down_report: u64,
 }
@@ -115,7 +115,7 @@ impl Manager {
             refused_at_down: t.status.refused(),
             stats_at_down: Stats::default(),
             last_queue_full_log: 0,
-            down_since: monotonic_ms(),
+            started_at: monotonic_ms(),
             last_down_report: 0,
         }
     }
@@ -164,8 +164,8 @@ impl Manager {
         }
         self.last_down_report = now;
         if callbacks::wanted(XMPP_LINK_DOWN) {
-            let ms =
-                CString::new(now.saturating_sub(self.down_since).to_string()).unwrap_or_default();
+            let down_since = self.down_at.unwrap_or(self.started_at);
+            let ms = CString::new(now.saturating_sub(down_since).to_string()).unwrap_or_default();
             callbacks::run(XMPP_LINK_DOWN, &ms);
         }
     }
@@ -256,7 +256,6 @@ impl Manager {
         self.up = true;
         self.t.status.set_up(true);
         self.log_up(stream_id);
-        self.last_down_report = 0;
         if callbacks::wanted(XMPP_LINK_UP) {
             callbacks::run(XMPP_LINK_UP, c"");
         }
@@ -321,7 +320,7 @@ impl Manager {
             );
         }
         if was_up {
-            self.down_since = monotonic_ms();
+            // The users hear of the loss at once.
             self.last_down_report = 0;
             self.down_at = Some(monotonic_ms());
             self.refused_at_down = self.t.status.refused();

@@ -5,8 +5,9 @@
 //! thin safe wrapper over them: logging through the host's logger ([`log`]), panic containment
 //! for every `extern "C"` entry ([`guard`]), pseudo-variables ([`pv`]), string parameters
 //! ([`fixup`]), other modules ([`modules`], [`pua`], [`xmpp`], [`kemi`]), extra processes
-//! ([`process`]) and memory shared by all Kamailio processes ([`shared`], [`shared_atomics`]). All of this crate's
-//! `unsafe` sits in these modules.
+//! ([`process`]), the clock every process agrees on ([`clock`]) and memory shared by all
+//! Kamailio processes ([`shared`], [`shared_atomics`]). All of this crate's `unsafe` sits in
+//! these modules.
 
 pub mod clock;
 pub mod exports;

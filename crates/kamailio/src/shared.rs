@@ -84,9 +84,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 impl SharedMap {
-    /// Bytes each slot takes beside its key and value (state and the two lengths).
-    pub const SLOT_HEAD: usize = SLOT_HEAD;
-
     /// Maps a new table. Call before the host forks its workers.
     pub fn create(capacity: usize, key_max: usize, value_max: usize) -> std::io::Result<Self> {
         let capacity = capacity.max(1);

@@ -45,16 +45,6 @@ impl SharedAtomics {
         // SAFETY: i < len, inside the mapping, which lives as long as the process.
         unsafe { &*self.base.as_ptr().add(i) }
     }
-
-    /// How many words there are.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Never true: at least one word is mapped.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
 }
 
 #[cfg(test)]
@@ -77,7 +67,6 @@ mod tests {
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
         assert_eq!(w.get(1).load(Ordering::Acquire), 42);
-        assert_eq!(w.len(), 3);
     }
 
     #[test]

@@ -75,8 +75,7 @@ impl Xmpp {
 
     /// Registers `callback` for received stanzas of `types` (`XMPP_RCV_*`, and this project's
     /// [`XMPP_LINK_UP`] / [`XMPP_LINK_DOWN`], which a C xmpp module accepts and never runs).
-    /// Must happen in
-    /// mod_init: the list is inherited by the XMPP process through fork.
+    /// Must happen in mod_init: the list is inherited by the XMPP process through fork.
     pub fn register_callback(&self, types: c_int, callback: XmppCallback) -> Result<(), HostError> {
         let register = self.api.register_callback.expect("checked in bind");
         // SAFETY: the xmpp module stores the pointer; our param is unused.

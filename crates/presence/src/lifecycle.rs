@@ -102,11 +102,6 @@ impl LinkWatch {
             withdrawn: std::mem::take(&mut self.withdrawn),
         }
     }
-
-    /// Whether the link is down (stanzas are held, not sent).
-    pub fn is_down(&self) -> bool {
-        self.down
-    }
 }
 
 #[cfg(test)]
@@ -147,12 +142,10 @@ mod tests {
         let mut w = LinkWatch::new(60_000);
         assert_eq!(w.up(), LinkAction::Nothing);
         assert_eq!(w.down(0), LinkAction::Nothing);
-        assert!(w.is_down());
         assert_eq!(w.down(59_999), LinkAction::Nothing);
         assert_eq!(w.down(60_000), LinkAction::Withdraw);
         assert_eq!(w.down(61_000), LinkAction::Nothing);
         assert_eq!(w.up(), LinkAction::Restore { withdrawn: true });
-        assert!(!w.is_down());
         assert_eq!(w.up(), LinkAction::Nothing);
         // A short loss: restored without a withdrawal.
         assert_eq!(w.down(0), LinkAction::Nothing);
