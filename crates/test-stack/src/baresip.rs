@@ -56,11 +56,12 @@
 use crate::config::SIP_PORT;
 use crate::process::{Proc, tail, wait_until};
 use crate::sip_msg::SipMessage;
+use crate::temp_dir;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -169,7 +170,7 @@ impl Baresip {
             .split('@')
             .next()
             .unwrap_or("ua");
-        let dir = make_temp_dir(user)?;
+        let dir = temp_dir::fresh("baresip", user)?;
         let sip_port = free_port()?;
         let cons_port = free_port()?;
         write_config(&dir, aor, contacts, sip_port, cons_port)?;
@@ -215,29 +216,9 @@ impl Baresip {
                 Err(e) => Err(e),
             }
         })?;
-        let code = wait_until(
-            "a final response to baresip's REGISTER",
-            START_TIMEOUT,
-            || {
-                self.proc().check_alive()?;
-                Ok(self.final_response_to("REGISTER", 0))
-            },
-        )?;
-        if code != 200 {
-            return Err(io::Error::other(format!("REGISTER answered {code}")));
-        }
+        self.expect_first_ok("REGISTER")?;
         let registered = started.elapsed();
-        let code = wait_until(
-            "a final response to baresip's first PUBLISH",
-            START_TIMEOUT,
-            || {
-                self.proc().check_alive()?;
-                Ok(self.final_response_to("PUBLISH", 0))
-            },
-        )?;
-        if code != 200 {
-            return Err(io::Error::other(format!("first PUBLISH answered {code}")));
-        }
+        self.expect_first_ok("PUBLISH")?;
         if std::env::var_os("BARESIP_TIMING").is_some() {
             eprintln!(
                 "baresip {}: registered after {registered:?}, published after {:?}",
@@ -496,6 +477,22 @@ impl Baresip {
 
     /// The status of the final response baresip received to its last `method` request sent
     /// at or after log offset `offset` (None while unanswered or not sent).
+    /// Waits for the final response to baresip's first `method` request; fails unless 200.
+    fn expect_first_ok(&self, method: &str) -> io::Result<()> {
+        let code = wait_until(
+            &format!("a final response to baresip's first {method}"),
+            START_TIMEOUT,
+            || {
+                self.proc().check_alive()?;
+                Ok(self.final_response_to(method, 0))
+            },
+        )?;
+        if code != 200 {
+            return Err(io::Error::other(format!("first {method} answered {code}")));
+        }
+        Ok(())
+    }
+
     fn final_response_to(&self, method: &str, offset: usize) -> Option<u16> {
         let trace = self.trace();
         let req = trace
@@ -726,24 +723,6 @@ fn free_port() -> io::Result<u16> {
         }
     }
     Err(io::Error::other("no free UDP+TCP port on 127.0.0.1"))
-}
-
-/// A fresh private directory for one baresip.
-fn make_temp_dir(user: &str) -> io::Result<PathBuf> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let user: String = user
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(16)
-        .collect();
-    let dir = std::env::temp_dir().join(format!(
-        "kamailio-test-baresip-{user}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 #[cfg(test)]

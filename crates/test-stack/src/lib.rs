@@ -26,6 +26,7 @@ pub mod sip_ua;
 pub mod slixmpp;
 pub mod stack;
 pub mod stanza;
+pub mod temp_dir;
 pub mod xml_framer;
 pub mod xmpp_client;
 

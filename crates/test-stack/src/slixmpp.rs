@@ -33,6 +33,7 @@
 
 use crate::config::C2S_PORT;
 use crate::process::{Proc, tail, wait_until};
+use crate::temp_dir;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -167,7 +168,8 @@ impl Slixmpp {
     /// [`Slixmpp::login`] to another c2s port, with slixmpp's debug log (every stanza) when
     /// `debug`.
     pub fn login_at(full_jid: &str, password: &str, port: u16, debug: bool) -> io::Result<Slixmpp> {
-        let dir = make_temp_dir(full_jid)?;
+        let user = full_jid.split('@').next().unwrap_or_default();
+        let dir = temp_dir::fresh("slixmpp", user)?;
         let sock_path = dir.join("control.sock");
         let listener = UnixListener::bind(&sock_path)?;
         listener.set_nonblocking(true)?;
@@ -657,25 +659,6 @@ fn read_loop(stream: UnixStream, shared: &Shared) {
     }
     shared.state.lock().unwrap().closed = true;
     shared.cond.notify_all();
-}
-
-/// A fresh private directory for one client.
-fn make_temp_dir(jid: &str) -> io::Result<PathBuf> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let user: String = jid
-        .chars()
-        .take_while(|c| *c != '@')
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(16)
-        .collect();
-    let dir = std::env::temp_dir().join(format!(
-        "kamailio-test-slixmpp-{user}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@ use crate::config::{StackConfig, XmppServer};
 use crate::netns;
 use crate::process::{Proc, file_len, read_from, tail, wait_until};
 use crate::sip_ua::SipUa;
+use crate::temp_dir;
 use crate::xmpp_client::XmppClient;
 use crate::{ejabberd, kamailio, prosody};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Lines of each log printed when a test panics with a stack alive.
@@ -51,7 +51,7 @@ impl Stack {
     /// [`Stack::start`] that returns the error (with log tails and the kept dir) instead.
     pub fn try_start(cfg: StackConfig) -> io::Result<Stack> {
         let netns = netns::enter_private_netns()?;
-        let dir = make_temp_dir()?;
+        let dir = temp_dir::fresh("stack", "")?;
         let timeout = cfg.start_timeout;
         let mut stack = Stack {
             dir: dir.clone(),
@@ -354,20 +354,4 @@ fn read(p: &Path) -> String {
     std::fs::read(p)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
-}
-
-/// A fresh directory under the system temp dir (unique per process and call).
-fn make_temp_dir() -> io::Result<PathBuf> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kamailio-test-stack-{}-{}-{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
