@@ -54,6 +54,11 @@ fn notify_bytes(event: &str, state: &str, body: &[u8]) -> FakeMsg {
 
 const PIDF_OPEN: &str = "<?xml version='1.0'?><presence xmlns='urn:ietf:params:xml:ns:pidf' entity='pres:alice@sip.example'><tuple id='a'><status><basic>open</basic></status><note>At lunch</note></tuple></presence>";
 
+/// `pua_xmpp_notify()` on `msg` returns true.
+fn assert_translated(m: &Module, msg: &mut FakeMsg) {
+    assert_eq!(m.call("pua_xmpp_notify", msg, &[]), 1, "{}", log_text());
+}
+
 #[test]
 fn export_table_reads_like_the_c_module() {
     let m = load_with(&[]);
@@ -154,12 +159,7 @@ fn mod_init_registers_its_callbacks() {
 fn notify_in_dialog_becomes_a_presence_stanza() {
     let m = ready_module();
     let mut msg = notify("presence", "active;expires=3600", PIDF_OPEN);
-    assert_eq!(
-        m.call("pua_xmpp_notify", &mut msg, &[]),
-        1,
-        "{}",
-        log_text()
-    );
+    assert_translated(&m, &mut msg);
     with_host(|h| {
         // is_dialog gets the watcher (To), the presentity (From) and the tags swapped.
         assert_eq!(
@@ -264,12 +264,7 @@ fn winfo_notify_asks_the_xmpp_user_for_each_watcher() {
             )
             .into_bytes(),
     );
-    assert_eq!(
-        m.call("pua_xmpp_notify", &mut msg, &[]),
-        1,
-        "{}",
-        log_text()
-    );
+    assert_translated(&m, &mut msg);
     with_host(|h| {
         let sent: Vec<_> = h
             .stanzas
@@ -602,12 +597,7 @@ fn a_probe_opens_the_lost_subscription_once_and_its_reply_says_nothing() {
 fn a_probe_is_answered_with_the_last_translated_presence() {
     let m = ready_module();
     let mut msg = notify("presence", "active;expires=3600", PIDF_OPEN);
-    assert_eq!(
-        m.call("pua_xmpp_notify", &mut msg, &[]),
-        1,
-        "{}",
-        log_text()
-    );
+    assert_translated(&m, &mut msg);
     reset_records();
     deliver_stanza(&m, PROBE);
     with_host(|h| {
@@ -638,12 +628,7 @@ fn link_reports_hold_presence_withdraw_after_the_grace_and_restore() {
     reset_records();
     link_report(XMPP_LINK_DOWN, "0");
     let mut msg = notify("presence", "active;expires=3600", PIDF_OPEN);
-    assert_eq!(
-        m.call("pua_xmpp_notify", &mut msg, &[]),
-        1,
-        "{}",
-        log_text()
-    );
+    assert_translated(&m, &mut msg);
     link_report(XMPP_LINK_DOWN, "1999");
     with_host(|h| {
         assert!(
