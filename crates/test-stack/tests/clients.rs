@@ -282,6 +282,12 @@ fn baresip_watches_and_messages_an_xmpp_user() {
         None
     );
 
+    // The gateway asks bob for alice (winfo of her SUBSCRIBE); only then is the order of what
+    // follows fixed (a directed presence sent before that request may not reach the gateway).
+    bob.wait_presence(T, |p| {
+        p.from_bare() == jid_for_sip(aor) && p.ptype == "subscribe"
+    })
+    .unwrap();
     // bob's directed presence to alice's alias makes the gateway PUBLISH for bob's alias.
     bob.send_presence(&PresenceSpec {
         to: Some(jid_for_sip(aor)),
